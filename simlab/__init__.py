@@ -1,0 +1,27 @@
+"""simlab: simulate why models degrade in production, and measure which monitor tells you first."""
+
+from __future__ import annotations
+
+from simlab.batch import Batch
+from simlab.errors import ConfigError, NotFittedError, SchemaError, SimlabError, UnknownNameError
+from simlab.events import Event, EventKind
+from simlab.registry import Registry, build, registered
+from simlab.rng import Rngs
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Batch",
+    "ConfigError",
+    "Event",
+    "EventKind",
+    "NotFittedError",
+    "Registry",
+    "Rngs",
+    "SchemaError",
+    "SimlabError",
+    "UnknownNameError",
+    "__version__",
+    "build",
+    "registered",
+]

@@ -1,0 +1,88 @@
+"""Ground-truth events: each injected change, fault, deployment or alarm, with its time window."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Event", "EventKind"]
+
+
+class EventKind(StrEnum):
+    """What kind of thing happened.
+
+    Examples
+    --------
+    >>> EventKind("covariate_shift") is EventKind.COVARIATE_SHIFT
+    True
+    """
+
+    COVARIATE_SHIFT = "covariate_shift"
+    LABEL_SHIFT = "label_shift"
+    CONCEPT_SHIFT = "concept_shift"
+    FAULT = "fault"
+    TRAIN = "train"
+    DEPLOY = "deploy"
+    ALARM = "alarm"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One ground-truth event, in simulated hours.
+
+    Parameters
+    ----------
+    kind
+        An `EventKind`.
+    start, end
+        The window in hours; ``end == start`` for an instant, ``inf`` for "until the horizon".
+    source
+        The component that caused it (a shift's name, a detector's name, ...).
+    features
+        Features it touches (empty for all or none).
+    magnitude
+        A size in the source's own terms (a mean shift, a prior change, ...); ``nan`` if none.
+    detail
+        Extra JSON-serialisable facts.
+
+    Examples
+    --------
+    >>> e = Event("concept_shift", 100.0, 148.0, source="concept_shift")
+    >>> e.kind, e.duration
+    (<EventKind.CONCEPT_SHIFT: 'concept_shift'>, 48.0)
+    """
+
+    kind: EventKind
+    start: float
+    end: float
+    source: str = ""
+    features: tuple[str, ...] = ()
+    magnitude: float = float("nan")
+    detail: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        from simlab.errors import ConfigError
+
+        object.__setattr__(self, "kind", EventKind(self.kind))
+        object.__setattr__(self, "features", tuple(self.features))
+        if not self.end >= self.start:
+            raise ConfigError("end", self.end, f"a time >= start ({self.start})", owner="Event")
+
+    @property
+    def duration(self) -> float:
+        """Length of the window in hours."""
+        return self.end - self.start
+
+    def detail_json(self) -> str:
+        """The detail (with features and magnitude) as a JSON string.
+
+        Examples
+        --------
+        >>> Event("fault", 1.0, 2.0, features=("x",)).detail_json()
+        '{"features": ["x"], "magnitude": null}'
+        """
+        mag = None if self.magnitude != self.magnitude else self.magnitude
+        return json.dumps(
+            {"features": list(self.features), "magnitude": mag, **self.detail}, sort_keys=True
+        )

@@ -1,0 +1,410 @@
+"""Concepts P(Y|X): what the target is given the features, for binary and regression tasks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from simlab.errors import ConfigError
+from simlab.params import Component
+from simlab.registry import Registry
+from simlab.world.schema import Task
+
+__all__ = [
+    "CONCEPTS",
+    "SEA",
+    "Concept",
+    "Friedman",
+    "Hyperplane",
+    "Linear",
+    "Logistic",
+    "Rules",
+]
+
+CONCEPTS: Registry[Concept] = Registry("concept")
+
+
+def _features(owner, features, n=None) -> tuple[str, ...]:
+    if isinstance(features, str):
+        features = (features,)
+    features = tuple(features) if features is not None else ()
+    if not features or not all(isinstance(f, str) and f for f in features):
+        raise ConfigError("features", features, "a non-empty tuple of feature names", owner=owner)
+    if n is not None and len(features) != n:
+        raise ConfigError("features", features, f"exactly {n} feature names", owner=owner)
+    return features
+
+
+def _coef(owner, key, value, d) -> np.ndarray:
+    v = np.asarray(value, dtype=float)
+    if v.ndim == 0:
+        v = np.full(d, float(v))
+    if v.shape != (d,) or not np.isfinite(v).all():
+        raise ConfigError(key, value, f"{d} finite numbers (one per feature)", owner=owner)
+    return v
+
+
+def _prob(owner, key, value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise ConfigError(key, value, "a probability in [0, 1]", owner=owner)
+    return float(value)
+
+
+def _nonneg(owner, key, value) -> float:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not (math.isfinite(value) and value >= 0)
+    ):
+        raise ConfigError(key, value, "a finite number >= 0", owner=owner)
+    return float(value)
+
+
+def _col(columns, name) -> np.ndarray:
+    return np.asarray(columns[name], dtype=float)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # exp of a non-positive number never overflows
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Concept(Component):
+    """Base: ``proba(columns)`` is P(Y=1|x) (binary) or E[Y|x] (regression)."""
+
+    task: Task = Task.BINARY
+    features: tuple[str, ...]
+
+    def proba(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """P(Y=1|x) for a binary concept, E[Y|x] for a regression concept."""
+        raise NotImplementedError
+
+    def draw(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw targets given ``mean = proba(columns)``: Bernoulli, or mean plus Gaussian noise."""
+        if self.task is Task.BINARY:
+            return (rng.random(mean.shape[0]) < mean).astype(np.int8)
+        return mean + self.noise * rng.standard_normal(mean.shape[0])
+
+    def rotated(self, degrees: float) -> Concept:
+        """The concept with its weight vector rotated in the plane of its first two features."""
+        raise ConfigError(
+            "rotate",
+            degrees,
+            "a concept with a weight vector (logistic, linear, hyperplane)",
+            owner=type(self).__name__,
+        )
+
+    def _rotate(self, key: str, degrees: float) -> Concept:
+        w = np.asarray(getattr(self, "_" + key), dtype=float).copy()
+        if w.shape[0] < 2:
+            raise ConfigError("rotate", degrees, "a concept on >= 2 features", owner=self.name)
+        a = math.radians(degrees)
+        c, s = math.cos(a), math.sin(a)
+        w[0], w[1] = c * w[0] - s * w[1], s * w[0] + c * w[1]
+        return self.clone(**{key: tuple(float(x) for x in w)})
+
+
+@CONCEPTS.register("logistic_concept")
+class Logistic(Concept):
+    """Logistic concept: ``P(Y=1|x) = σ(intercept + coef·x + quadratic·x²)``.
+
+    Parameters
+    ----------
+    features
+        The numeric features it reads.
+    coef
+        One weight per feature.
+    intercept
+        The bias.
+    quadratic
+        Optional weight per feature on x² (a curve a linear model cannot fit far from its data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = Logistic(features=("a",), coef=(2.0,), intercept=0.0)
+    >>> c.proba({"a": np.array([0.0])}).round(2).tolist()
+    [0.5]
+    """
+
+    def __init__(self, *, features, coef, intercept: float = 0.0, quadratic=None):
+        self.features = features
+        self.coef = coef
+        self.intercept = intercept
+        self.quadratic = quadratic
+        self._features = _features("Logistic", features)
+        d = len(self._features)
+        self._coef = _coef("Logistic", "coef", coef, d)
+        self._quad = None if quadratic is None else _coef("Logistic", "quadratic", quadratic, d)
+        if not math.isfinite(intercept):
+            raise ConfigError("intercept", intercept, "a finite number", owner="Logistic")
+
+    def logit(self, columns) -> np.ndarray:
+        """The log-odds of each row."""
+        z = None
+        for j, f in enumerate(self._features):
+            x = _col(columns, f)
+            term = self._coef[j] * x
+            if self._quad is not None and self._quad[j]:
+                term = term + self._quad[j] * x * x
+            z = term if z is None else z + term
+        return z + self.intercept
+
+    def proba(self, columns):
+        return _sigmoid(self.logit(columns))
+
+    def rotated(self, degrees):
+        return self._rotate("coef", degrees)
+
+
+@CONCEPTS.register("linear_concept")
+class Linear(Concept):
+    """Linear regression concept: ``y = intercept + coef·x + noise·ε``.
+
+    Parameters
+    ----------
+    features
+        The numeric features it reads.
+    coef
+        One weight per feature.
+    intercept
+        The bias.
+    noise
+        Standard deviation of the Gaussian noise (>= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Linear(features=("a",), coef=(3.0,), intercept=1.0).proba({"a": np.array([2.0])}).tolist()
+    [7.0]
+    """
+
+    task = Task.REGRESSION
+
+    def __init__(self, *, features, coef, intercept: float = 0.0, noise: float = 1.0):
+        self.features = features
+        self.coef = coef
+        self.intercept = intercept
+        self.noise = noise
+        self._features = _features("Linear", features)
+        self._coef = _coef("Linear", "coef", coef, len(self._features))
+        _nonneg("Linear", "noise", noise)
+
+    def proba(self, columns):
+        z = self.intercept
+        for j, f in enumerate(self._features):
+            z = z + self._coef[j] * _col(columns, f)
+        return np.asarray(z, dtype=float)
+
+    def rotated(self, degrees):
+        return self._rotate("coef", degrees)
+
+
+@CONCEPTS.register("hyperplane_concept")
+class Hyperplane(Concept):
+    """Hyperplane concept (as in river and MOA): ``y = 1`` when ``weights·x >= threshold``.
+
+    Each label is flipped with probability `noise`.
+
+    Parameters
+    ----------
+    features
+        The numeric features it reads.
+    weights
+        One weight per feature.
+    threshold
+        The offset; default ``sum(weights) / 2`` (half the rows positive on [0, 1]^d).
+    noise
+        Probability that a label is flipped, in [0, 0.5].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = Hyperplane(features=("a", "b"), weights=(1.0, 1.0), noise=0.1)
+    >>> h.proba({"a": np.array([0.9, 0.1]), "b": np.array([0.9, 0.1])}).tolist()
+    [0.9, 0.1]
+    """
+
+    def __init__(self, *, features, weights, threshold: float | None = None, noise: float = 0.05):
+        self.features = features
+        self.weights = weights
+        self.threshold = threshold
+        self.noise = noise
+        self._features = _features("Hyperplane", features)
+        self._weights = _coef("Hyperplane", "weights", weights, len(self._features))
+        self._threshold = float(self._weights.sum() / 2) if threshold is None else float(threshold)
+        if _prob("Hyperplane", "noise", noise) > 0.5:
+            raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="Hyperplane")
+
+    def proba(self, columns):
+        s = None
+        for j, f in enumerate(self._features):
+            term = self._weights[j] * _col(columns, f)
+            s = term if s is None else s + term
+        return np.where(s >= self._threshold, 1.0 - self.noise, self.noise)
+
+    def rotated(self, degrees):
+        return self._rotate("weights", degrees).clone(threshold=self._threshold)
+
+
+@CONCEPTS.register("sea_concept")
+class SEA(Concept):
+    """SEA concept (Street and Kim, 2001): ``y = 1`` when ``x0 + x1 <= threshold``.
+
+    Each label is flipped with probability `noise`.
+
+    Parameters
+    ----------
+    features
+        The two features summed (a third, irrelevant one is usual in the world).
+    threshold
+        8, 9, 7 and 9.5 are the four classic concepts on [0, 10]^3.
+    noise
+        Probability that a label is flipped, in [0, 0.5].
+
+    References
+    ----------
+    Street, W. N. and Kim, Y. (2001). A streaming ensemble algorithm (SEA) for large-scale
+    classification. KDD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = {"x0": np.array([3.0, 6.0]), "x1": np.array([4.0, 4.0])}
+    >>> SEA(threshold=8.0, noise=0.0).proba(cols)
+    array([1., 0.])
+    """
+
+    def __init__(self, *, features=("x0", "x1"), threshold: float = 8.0, noise: float = 0.1):
+        self.features = features
+        self.threshold = threshold
+        self.noise = noise
+        self._features = _features("SEA", features, 2)
+        if _prob("SEA", "noise", noise) > 0.5:
+            raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="SEA")
+        if not math.isfinite(threshold):
+            raise ConfigError("threshold", threshold, "a finite number", owner="SEA")
+
+    def proba(self, columns):
+        s = _col(columns, self._features[0]) + _col(columns, self._features[1])
+        return np.where(s <= self.threshold, 1.0 - self.noise, self.noise)
+
+
+@CONCEPTS.register("rules_concept")
+class Rules(Concept):
+    """A rule list over numeric and categorical features (a small decision tree, flattened).
+
+    Each rule is a mapping ``{"p": P(Y=1), feature: condition, ...}``; a condition is a
+    list of categories for a categorical feature or ``[low, high]`` (``low <= x < high``,
+    ±inf allowed) for a numeric one. The first rule that matches a row decides it.
+
+    Parameters
+    ----------
+    rules
+        The rules, in priority order.
+    default
+        P(Y=1) for rows no rule matches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = Rules(rules=({"p": 0.9, "color": ["red"], "x0": [0.5, float("inf")]},), default=0.2)
+    >>> cols = {"color": np.array(["red", "red", "blue"]), "x0": np.array([1.0, 0.0, 1.0])}
+    >>> r.proba(cols).tolist()
+    [0.9, 0.2, 0.2]
+    """
+
+    def __init__(self, *, rules, default: float = 0.5):
+        self.rules = rules
+        self.default = default
+        _prob("Rules", "default", default)
+        if not rules:
+            raise ConfigError("rules", rules, "at least one rule", owner="Rules")
+        parsed, feats = [], []
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, Mapping) or "p" not in rule:
+                raise ConfigError(f"rules[{i}]", rule, 'a mapping with a "p" key', owner="Rules")
+            p = _prob("Rules", f"rules[{i}].p", rule["p"])
+            conds = []
+            for feat, cond in rule.items():
+                if feat == "p":
+                    continue
+                cond = list(cond)
+                if cond and all(isinstance(c, str) for c in cond):
+                    conds.append((feat, "in", np.array(cond)))
+                elif len(cond) == 2 and all(isinstance(c, (int, float)) for c in cond):
+                    if not cond[0] < cond[1]:
+                        raise ConfigError(
+                            f"rules[{i}].{feat}", cond, "[low, high] with low < high", owner="Rules"
+                        )
+                    conds.append((feat, "range", (float(cond[0]), float(cond[1]))))
+                else:
+                    raise ConfigError(
+                        f"rules[{i}].{feat}",
+                        cond,
+                        "a list of categories or [low, high]",
+                        owner="Rules",
+                    )
+                if feat not in feats:
+                    feats.append(feat)
+            parsed.append((p, conds))
+        self._rules = parsed
+        self.features = tuple(feats)
+
+    def proba(self, columns):
+        n = len(next(iter(columns.values()))) if columns else 0
+        out = np.full(n, float(self.default))
+        undecided = np.ones(n, dtype=bool)
+        for p, conds in self._rules:
+            match = undecided.copy()
+            for feat, op, arg in conds:
+                col = np.asarray(columns[feat])
+                if op == "in":
+                    match &= np.isin(col, arg)
+                else:
+                    x = col.astype(float)
+                    match &= (x >= arg[0]) & (x < arg[1])
+            out[match] = p
+            undecided &= ~match
+        return out
+
+
+@CONCEPTS.register("friedman_concept")
+class Friedman(Concept):
+    """Friedman #1 regression: ``10 sin(π x0 x1) + 20 (x2 - ½)² + 10 x3 + 5 x4 + noise·ε``.
+
+    Parameters
+    ----------
+    features
+        Five numeric features (usually uniform on [0, 1]).
+    noise
+        Standard deviation of the Gaussian noise (>= 0).
+
+    References
+    ----------
+    Friedman, J. H. (1991). Multivariate adaptive regression splines. Annals of Statistics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = {f"x{i}": np.array([0.5]) for i in range(5)}
+    >>> round(float(Friedman().proba(cols)[0]), 3)
+    14.571
+    """
+
+    task = Task.REGRESSION
+
+    def __init__(self, *, features=("x0", "x1", "x2", "x3", "x4"), noise: float = 1.0):
+        self.features = features
+        self.noise = noise
+        self._features = _features("Friedman", features, 5)
+        _nonneg("Friedman", "noise", noise)
+
+    def proba(self, columns):
+        x = [_col(columns, f) for f in self._features]
+        return (
+            10.0 * np.sin(np.pi * x[0] * x[1]) + 20.0 * (x[2] - 0.5) ** 2 + 10.0 * x[3] + 5.0 * x[4]
+        )

@@ -1,0 +1,319 @@
+"""Covariate models: P(X) as independent blocks (Gaussian, uniform, categorical)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from simlab.errors import ConfigError
+from simlab.params import Component
+from simlab.registry import Registry
+from simlab.world.schema import FeatureSpec, Kind
+
+__all__ = ["COVARIATES", "Block", "Categorical", "Gaussian", "Uniform"]
+
+COVARIATES: Registry[Block] = Registry("covariates")
+
+
+def _names(owner, features) -> tuple[str, ...]:
+    if isinstance(features, str):
+        features = (features,)
+    if not features or not all(isinstance(f, str) and f for f in features):
+        raise ConfigError("features", features, "a non-empty tuple of names", owner=owner)
+    if len(set(features)) != len(features):
+        raise ConfigError("features", features, "unique names", owner=owner)
+    return tuple(features)
+
+
+def _vector(owner, key, value, d, *, positive=False) -> np.ndarray:
+    v = np.broadcast_to(np.asarray(value, dtype=float), (d,)) if np.ndim(value) == 0 else None
+    if v is None:
+        v = np.asarray(value, dtype=float)
+        if v.shape != (d,):
+            raise ConfigError(key, value, f"a number or {d} numbers", owner=owner)
+    if not np.isfinite(v).all() or (positive and not (v > 0).all()):
+        raise ConfigError(key, value, "finite numbers" + (" > 0" if positive else ""), owner=owner)
+    return np.array(v)
+
+
+class Block(Component):
+    """Base of covariate blocks: some features, drawn jointly, independent of other blocks."""
+
+    features: tuple[str, ...]
+
+    def specs(self) -> list[FeatureSpec]:
+        """The `FeatureSpec` of each feature of the block."""
+        raise NotImplementedError
+
+    def sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Draw `n` rows as columns."""
+        raise NotImplementedError
+
+    def logpdf(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Log density (or log mass) of each row of the block's columns."""
+        raise NotImplementedError
+
+    def shifted(self, features, *, mean=0.0, scale=1.0, corr=None, p=None) -> Block:
+        """The block after a covariate shift of `features` (a new block; this one is unchanged)."""
+        raise NotImplementedError
+
+    def expanded(self) -> Block:
+        """The same distribution with every parameter spelled out (one value per feature)."""
+        return self.shifted(())
+
+
+@COVARIATES.register("gaussian")
+class Gaussian(Block):
+    """Jointly Gaussian numeric features.
+
+    Parameters
+    ----------
+    features
+        Feature names.
+    mean, scale
+        One number for all features, or one per feature; scale > 0.
+    corr
+        Correlation: one number for every pair (equicorrelation), or a full matrix.
+    units
+        Units of the features (one string for all).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = Gaussian(features=("a", "b"), mean=(0.0, 5.0), scale=2.0, corr=0.5)
+    >>> cols = g.sample(20000, np.random.default_rng(0))
+    >>> round(float(cols["b"].mean()), 1), round(float(np.corrcoef(cols["a"], cols["b"])[0, 1]), 1)
+    (5.0, 0.5)
+    """
+
+    def __init__(self, *, features, mean=0.0, scale=1.0, corr=0.0, units: str = "1"):
+        self.features = features
+        self.mean = mean
+        self.scale = scale
+        self.corr = corr
+        self.units = units
+        names = _names("Gaussian", features)
+        d = len(names)
+        self._mean = _vector("Gaussian", "mean", mean, d)
+        self._scale = _vector("Gaussian", "scale", scale, d, positive=True)
+        if np.ndim(corr) == 0:
+            c = float(corr)
+            if not (-1.0 / max(d - 1, 1) < c < 1.0 or c == 0.0):
+                raise ConfigError(
+                    "corr",
+                    corr,
+                    f"a correlation in ({-1.0 / max(d - 1, 1):.3g}, 1)",
+                    owner="Gaussian",
+                )
+            r = np.full((d, d), c)
+            np.fill_diagonal(r, 1.0)
+        else:
+            r = np.asarray(corr, dtype=float)
+            if r.shape != (d, d) or not np.allclose(r, r.T) or not np.allclose(np.diag(r), 1):
+                raise ConfigError(
+                    "corr", corr, f"a symmetric {d}x{d} matrix with unit diagonal", owner="Gaussian"
+                )
+        try:
+            self._chol = np.linalg.cholesky(r)
+        except np.linalg.LinAlgError:
+            raise ConfigError(
+                "corr", corr, "a positive-definite correlation", owner="Gaussian"
+            ) from None
+        self._names = names
+        self._identity = bool(np.allclose(r, np.eye(d)))
+
+    def specs(self):
+        return [FeatureSpec(f, units=self.units) for f in self._names]
+
+    def sample(self, n, rng):
+        d = len(self._names)
+        z = rng.standard_normal((d, n))
+        if not self._identity:
+            z = self._chol @ z
+        x = z * self._scale[:, None]
+        x += self._mean[:, None]
+        return dict(zip(self._names, x, strict=True))
+
+    def logpdf(self, columns):
+        x = np.stack([np.asarray(columns[f], dtype=float) for f in self._names])
+        z = (x - self._mean[:, None]) / self._scale[:, None]
+        if not self._identity:
+            from scipy.linalg import solve_triangular
+
+            z = solve_triangular(self._chol, z, lower=True)
+        d = len(self._names)
+        log_det = np.log(np.diag(self._chol)).sum() + np.log(self._scale).sum()
+        return -0.5 * (z * z).sum(axis=0) - log_det - 0.5 * d * math.log(2 * math.pi)
+
+    def correlation(self) -> np.ndarray:
+        """The correlation matrix."""
+        return self._chol @ self._chol.T
+
+    def shifted(self, features, *, mean=0.0, scale=1.0, corr=None, p=None):
+        if p is not None:
+            raise ConfigError("p", p, "None (a Gaussian block has no categories)", owner="Gaussian")
+        idx = [self._names.index(f) for f in features]
+        m, s = self._mean.copy(), self._scale.copy()
+        m[idx] += np.broadcast_to(np.asarray(mean, dtype=float), (len(idx),))
+        s[idx] *= np.broadcast_to(np.asarray(scale, dtype=float), (len(idx),))
+        r = self.correlation()
+        if corr is not None:
+            for i in idx:
+                for j in idx:
+                    if i != j:
+                        r[i, j] = float(corr)
+        return Gaussian(
+            features=self._names,
+            mean=tuple(m),
+            scale=tuple(s),
+            corr=[list(row) for row in np.round(r, 15)],
+            units=self.units,
+        )
+
+
+@COVARIATES.register("uniform")
+class Uniform(Block):
+    """Independent uniform numeric features on ``[low, high)``.
+
+    Parameters
+    ----------
+    features
+        Feature names.
+    low, high
+        Bounds: one number, or one per feature; high > low.
+    units
+        Units of the features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = Uniform(features=("a",), low=0.0, high=10.0)
+    >>> round(float(u.sample(10000, np.random.default_rng(0))["a"].mean()), 0)
+    5.0
+    """
+
+    def __init__(self, *, features, low=0.0, high=1.0, units: str = "1"):
+        self.features = features
+        self.low = low
+        self.high = high
+        self.units = units
+        self._names = _names("Uniform", features)
+        d = len(self._names)
+        self._low = _vector("Uniform", "low", low, d)
+        self._high = _vector("Uniform", "high", high, d)
+        if not (self._high > self._low).all():
+            raise ConfigError("high", high, f"values above low={low}", owner="Uniform")
+
+    def specs(self):
+        return [FeatureSpec(f, units=self.units) for f in self._names]
+
+    def sample(self, n, rng):
+        u = rng.random((len(self._names), n))
+        x = u * (self._high - self._low)[:, None]
+        x += self._low[:, None]
+        return dict(zip(self._names, x, strict=True))
+
+    def logpdf(self, columns):
+        out = np.zeros(len(next(iter(columns.values()))) if columns else 0)
+        for f, lo, hi in zip(self._names, self._low, self._high, strict=True):
+            x = np.asarray(columns[f], dtype=float)
+            out = out + np.where((x >= lo) & (x < hi), -math.log(hi - lo), -np.inf)
+        return out
+
+    def shifted(self, features, *, mean=0.0, scale=1.0, corr=None, p=None):
+        if corr is not None or p is not None:
+            raise ConfigError(
+                "corr" if corr is not None else "p",
+                corr if corr is not None else p,
+                "None (uniform features are independent and numeric)",
+                owner="Uniform",
+            )
+        idx = [self._names.index(f) for f in features]
+        lo, hi = self._low.copy(), self._high.copy()
+        centre, half = (lo + hi) / 2, (hi - lo) / 2
+        centre[idx] += np.broadcast_to(np.asarray(mean, dtype=float), (len(idx),))
+        half[idx] *= np.broadcast_to(np.asarray(scale, dtype=float), (len(idx),))
+        return Uniform(
+            features=self._names,
+            low=tuple(centre - half),
+            high=tuple(centre + half),
+            units=self.units,
+        )
+
+
+@COVARIATES.register("categorical")
+class Categorical(Block):
+    """One categorical feature with given category frequencies.
+
+    Parameters
+    ----------
+    feature
+        Feature name.
+    categories
+        Category labels.
+    p
+        Probabilities, one per category, summing to 1; uniform if omitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = Categorical(feature="color", categories=("red", "blue"), p=(0.8, 0.2))
+    >>> col = c.sample(10000, np.random.default_rng(0))["color"]
+    >>> round(float((col == "red").mean()), 1)
+    0.8
+    """
+
+    def __init__(self, *, feature: str, categories, p=None):
+        self.feature = feature
+        self.categories = categories
+        self.p = p
+        _names("Categorical", (feature,))
+        cats = tuple(str(c) for c in categories)
+        if len(cats) < 1 or len(set(cats)) != len(cats):
+            raise ConfigError("categories", categories, "unique labels", owner="Categorical")
+        k = len(cats)
+        probs = np.full(k, 1.0 / k) if p is None else np.asarray(p, dtype=float)
+        if probs.shape != (k,) or (probs < 0).any() or (probs > 1).any():
+            raise ConfigError("p", p, f"{k} probabilities in [0, 1]", owner="Categorical")
+        if not math.isclose(probs.sum(), 1.0, abs_tol=1e-9):
+            raise ConfigError("p", p, "probabilities that sum to 1", owner="Categorical")
+        self.features = (feature,)
+        self._cats = np.array(cats)
+        self._p = probs
+        self._cdf = np.cumsum(probs)
+        self._cdf[-1] = 1.0
+
+    def specs(self):
+        return [FeatureSpec(self.feature, kind=Kind.CATEGORICAL, categories=tuple(self._cats))]
+
+    def sample(self, n, rng):
+        idx = np.searchsorted(self._cdf, rng.random(n), side="right")
+        return {self.feature: self._cats[np.minimum(idx, len(self._cats) - 1)]}
+
+    def logpdf(self, columns):
+        col = np.asarray(columns[self.feature])
+        idx = np.searchsorted(self._cats[np.argsort(self._cats)], col)
+        order = np.argsort(self._cats)
+        idx = np.minimum(idx, len(order) - 1)
+        code = order[idx]
+        known = self._cats[code] == col
+        with np.errstate(divide="ignore"):
+            logp = np.log(self._p)
+        return np.where(known, logp[code], -np.inf)
+
+    def shifted(self, features, *, mean=0.0, scale=1.0, corr=None, p=None):
+        if p is None or mean != 0.0 or scale != 1.0 or corr is not None:
+            raise ConfigError(
+                "p",
+                p,
+                "new category probabilities (and no mean, scale or corr)",
+                owner="Categorical",
+            )
+        return Categorical(feature=self.feature, categories=self.categories, p=p)
+
+    def expanded(self):
+        return Categorical(
+            feature=self.feature, categories=tuple(self._cats.tolist()), p=tuple(self._p.tolist())
+        )

@@ -1,0 +1,310 @@
+"""Schedules: how far a change has gone at time t, a weight in [0, 1].
+
+A schedule also says how the weight is applied (``blend``): ``"mix"`` draws each row
+from the new regime with probability w(t) (river's gradual drift), ``"interpolate"``
+moves the parameters themselves to w(t) of the way (incremental drift).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from simlab.errors import ConfigError
+from simlab.params import Component
+from simlab.registry import Registry
+
+__all__ = [
+    "SCHEDULES",
+    "Gradual",
+    "Incremental",
+    "Recurring",
+    "Schedule",
+    "Seasonal",
+    "Sequence",
+    "Sudden",
+]
+
+SCHEDULES: Registry[Schedule] = Registry("schedule")
+
+
+def _out(w):
+    """A Python float for a scalar time, an array for an array of times."""
+    w = np.asarray(w, dtype=float)
+    return float(w) if w.ndim == 0 else w
+
+
+def _time(owner: str, key: str, value, *, positive: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok and math.isfinite(value) and (value > 0 or not positive):
+        return float(value)
+    allowed = "a finite number of hours > 0" if positive else "a finite number of hours"
+    raise ConfigError(key, value, allowed, owner=owner)
+
+
+class Schedule(Component):
+    """Base: ``weight(t)`` in [0, 1] and the episodes in which it changes."""
+
+    blend: str = "mix"
+
+    def weight(self, t):
+        """Weight at time(s) `t` (hours); an array for an array."""
+        raise NotImplementedError
+
+    def episodes(self, horizon: float) -> list[tuple[float, float]]:
+        """The (start, end) windows, within `horizon`, in which the weight moves or is on."""
+        raise NotImplementedError
+
+
+@SCHEDULES.register("sudden")
+class Sudden(Schedule):
+    """An abrupt change: 0 before `start`, 1 from `start` on.
+
+    Parameters
+    ----------
+    start
+        Onset in hours.
+
+    Examples
+    --------
+    >>> s = Sudden(start=10.0)
+    >>> s.weight(9.9), s.weight(10.0)
+    (0.0, 1.0)
+    """
+
+    blend = "mix"
+
+    def __init__(self, *, start: float):
+        self.start = start
+        _time("Sudden", "start", start)
+
+    def weight(self, t):
+        return _out(np.where(np.asarray(t) >= self.start, 1.0, 0.0))
+
+    def episodes(self, horizon):
+        return [(self.start, self.start)] if self.start <= horizon else []
+
+
+class _Ramp(Schedule):
+    def __init__(self, *, start: float, width: float):
+        self.start = start
+        self.width = width
+        _time(type(self).__name__, "start", start)
+        _time(type(self).__name__, "width", width, positive=True)
+
+    def _u(self, t):
+        return np.clip((np.asarray(t, dtype=float) - self.start) / self.width, 0.0, 1.0)
+
+    def episodes(self, horizon):
+        if self.start > horizon:
+            return []
+        return [(self.start, self.start + self.width)]
+
+
+@SCHEDULES.register("gradual")
+class Gradual(_Ramp):
+    """A gradual change: rows come from the new regime with a probability that rises as a sigmoid.
+
+    The sigmoid is rescaled to be exactly 0 at `start` and 1 at ``start + width``,
+    so the onset is a true first moment of change (river's sigmoid never reaches 0).
+
+    Parameters
+    ----------
+    start
+        Onset in hours.
+    width
+        Hours from onset until every row follows the new regime; must be > 0.
+
+    Examples
+    --------
+    >>> g = Gradual(start=0.0, width=10.0)
+    >>> float(g.weight(0.0)), float(g.weight(5.0)), float(g.weight(10.0))
+    (0.0, 0.5, 1.0)
+    """
+
+    blend = "mix"
+    _k = 8.0
+
+    def weight(self, t):
+        u = self._u(t)
+        lo = 1.0 / (1.0 + math.exp(self._k / 2))
+        s = 1.0 / (1.0 + np.exp(-self._k * (u - 0.5)))
+        return _out((s - lo) / (1.0 - 2.0 * lo))
+
+
+@SCHEDULES.register("incremental")
+class Incremental(_Ramp):
+    """An incremental change: the parameters move linearly from old to new over `width` hours.
+
+    Parameters
+    ----------
+    start
+        Onset in hours.
+    width
+        Duration of the ramp in hours; must be > 0.
+
+    Examples
+    --------
+    >>> float(Incremental(start=0.0, width=4.0).weight(1.0))
+    0.25
+    """
+
+    blend = "interpolate"
+
+    def weight(self, t):
+        return _out(self._u(t))
+
+
+@SCHEDULES.register("recurring")
+class Recurring(Schedule):
+    """Switches to the new regime and back, again and again (recurring concepts).
+
+    Parameters
+    ----------
+    start
+        First switch, in hours.
+    period
+        Hours of one on/off cycle; > 0.
+    duty
+        Share of each period spent in the new regime, in (0, 1).
+    n_cycles
+        Number of cycles, or None for forever.
+
+    Examples
+    --------
+    >>> r = Recurring(start=0.0, period=10.0, duty=0.3)
+    >>> r.weight(2.0), r.weight(5.0), r.weight(12.0)
+    (1.0, 0.0, 1.0)
+    >>> r.episodes(25.0)
+    [(0.0, 3.0), (10.0, 13.0), (20.0, 23.0)]
+    """
+
+    blend = "mix"
+
+    def __init__(
+        self, *, start: float, period: float, duty: float = 0.5, n_cycles: int | None = None
+    ):
+        self.start = start
+        self.period = period
+        self.duty = duty
+        self.n_cycles = n_cycles
+        _time("Recurring", "start", start)
+        _time("Recurring", "period", period, positive=True)
+        if not (isinstance(duty, (int, float)) and 0.0 < duty < 1.0):
+            raise ConfigError("duty", duty, "a share strictly between 0 and 1", owner="Recurring")
+        if n_cycles is not None and not (isinstance(n_cycles, int) and n_cycles >= 1):
+            raise ConfigError("n_cycles", n_cycles, "None or an int >= 1", owner="Recurring")
+
+    def weight(self, t):
+        t = np.asarray(t, dtype=float)
+        u = (t - self.start) / self.period
+        on = (u >= 0) & ((u % 1.0) < self.duty)
+        if self.n_cycles is not None:
+            on &= u < self.n_cycles
+        return _out(np.where(on, 1.0, 0.0))
+
+    def episodes(self, horizon):
+        out = []
+        k = 0
+        while self.start + k * self.period <= horizon:
+            if self.n_cycles is not None and k >= self.n_cycles:
+                break
+            s = self.start + k * self.period
+            out.append((s, s + self.duty * self.period))
+            k += 1
+        return out
+
+
+@SCHEDULES.register("seasonal")
+class Seasonal(Schedule):
+    """A periodic, smooth swing: ``w = amplitude * (1 - cos(2π (t - start) / period)) / 2``.
+
+    Parameters
+    ----------
+    period
+        Hours per cycle (24 for daily, 168 for weekly); > 0.
+    start
+        When the cycle starts (weight 0 there and before).
+    amplitude
+        Peak weight, in (0, 1].
+
+    Examples
+    --------
+    >>> s = Seasonal(period=24.0)
+    >>> float(s.weight(0.0)), float(s.weight(12.0))
+    (0.0, 1.0)
+    """
+
+    blend = "interpolate"
+
+    def __init__(self, *, period: float, start: float = 0.0, amplitude: float = 1.0):
+        self.period = period
+        self.start = start
+        self.amplitude = amplitude
+        _time("Seasonal", "period", period, positive=True)
+        _time("Seasonal", "start", start)
+        if not (isinstance(amplitude, (int, float)) and 0.0 < amplitude <= 1.0):
+            raise ConfigError("amplitude", amplitude, "a weight in (0, 1]", owner="Seasonal")
+
+    def weight(self, t):
+        t = np.asarray(t, dtype=float)
+        w = self.amplitude * (1.0 - np.cos(2.0 * np.pi * (t - self.start) / self.period)) / 2.0
+        return _out(np.where(t >= self.start, w, 0.0))
+
+    def episodes(self, horizon):
+        return [(self.start, math.inf)] if self.start <= horizon else []
+
+
+@SCHEDULES.register("sequence")
+class Sequence(Schedule):
+    """Schedules chained in time: the first goes 0→1, the next back 1→0, and so on.
+
+    Drift then recovery is ``Sequence(parts=(Gradual(...), Sudden(...)))``. Parts must
+    not overlap and must share one blend.
+
+    Parameters
+    ----------
+    parts
+        Schedules with non-overlapping episodes, in time order.
+
+    Examples
+    --------
+    >>> s = Sequence(parts=(Incremental(start=0.0, width=10.0), Sudden(start=20.0)))
+    >>> float(s.weight(5.0)), float(s.weight(15.0)), float(s.weight(25.0))
+    (0.5, 1.0, 0.0)
+    """
+
+    def __init__(self, *, parts: tuple[Schedule, ...]):
+        self.parts = parts
+        if not parts or not all(isinstance(p, Schedule) for p in parts):
+            raise ConfigError("parts", parts, "a non-empty tuple of schedules", owner="Sequence")
+        # a sudden step is 0 or 1, so either blend describes it
+        blends = {p.blend for p in parts if not isinstance(p, Sudden)} or {"mix"}
+        if len(blends) > 1:
+            raise ConfigError("parts", parts, "schedules with one blend", owner="Sequence")
+        bad = [p for p in parts if isinstance(p, (Recurring, Seasonal, Sequence))]
+        if bad:
+            raise ConfigError("parts", bad[0], "sudden, gradual or incremental", owner="Sequence")
+        for a, b in itertools.pairwise(parts):
+            if b.start < a.episodes(math.inf)[0][1]:
+                raise ConfigError(
+                    "parts",
+                    b,
+                    f"a part starting after the previous one ends ({a})",
+                    owner="Sequence",
+                )
+        self.blend = blends.pop()
+
+    def weight(self, t):
+        t = np.asarray(t, dtype=float)
+        w = np.zeros_like(t)
+        for i, part in enumerate(self.parts):
+            pw = np.asarray(part.weight(t))
+            active = t >= part.start
+            w = np.where(active, pw if i % 2 == 0 else 1.0 - pw, w)
+        return _out(w)
+
+    def episodes(self, horizon):
+        return [e for p in self.parts for e in p.episodes(horizon)]

@@ -1,0 +1,321 @@
+"""Synthetic worlds in both factorisations: causal (X, then Y|X) and anticausal (Y, then X|Y)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simlab.batch import Batch
+from simlab.errors import ConfigError
+from simlab.events import Event
+from simlab.params import Component
+from simlab.registry import Registry
+from simlab.rng import Rngs
+from simlab.world.concepts import Concept
+from simlab.world.covariates import Block
+from simlab.world.schema import Kind, Schema, Task
+from simlab.world.shifts import ConceptShift, CovariateShift, LabelShift, Shift
+
+__all__ = ["WORLDS", "AnticausalWorld", "CausalWorld"]
+
+WORLDS: Registry = Registry("world")
+
+
+def _rngs(rng) -> Rngs:
+    return rng if isinstance(rng, Rngs) else Rngs(rng)
+
+
+def _check_n(owner, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ConfigError("n", n, "an int >= 0", owner=owner)
+    return int(n)
+
+
+def _blocks(owner, key, blocks) -> tuple[Block, ...]:
+    if isinstance(blocks, Block):
+        blocks = (blocks,)
+    blocks = tuple(blocks)
+    if not blocks or not all(isinstance(b, Block) for b in blocks):
+        raise ConfigError(key, blocks, "a non-empty tuple of covariate blocks", owner=owner)
+    names = [f for b in blocks for f in b.features]
+    dupes = sorted({f for f in names if names.count(f) > 1})
+    if dupes:
+        raise ConfigError(key, dupes, "each feature in exactly one block", owner=owner)
+    return blocks
+
+
+def _shifts(owner, shifts, allowed: tuple[type, ...]) -> tuple[Shift, ...]:
+    shifts = tuple(shifts)
+    for i, s in enumerate(shifts):
+        if not isinstance(s, allowed):
+            names = " or ".join(c.__name__ for c in allowed)
+            raise ConfigError(f"shifts[{i}]", s, names, owner=owner)
+    return shifts
+
+
+def _sample_mixture(components, n, rng, specs) -> dict[str, np.ndarray]:
+    """Draw `n` rows from a mixture ``[(w, blocks), ...]``; one component per row."""
+    if len(components) == 1:
+        cols = {}
+        for block in components[0][1]:
+            cols.update(block.sample(n, rng))
+        return cols
+    weights = np.array([w for w, _ in components])
+    cdf = np.cumsum(weights / weights.sum())
+    which = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(components) - 1)
+    cols = {
+        s.name: np.empty(n, dtype=np.float64 if s.kind is Kind.NUMERIC else object) for s in specs
+    }
+    for k, (_, blocks) in enumerate(components):
+        idx = np.flatnonzero(which == k)
+        for block in blocks:
+            for name, values in block.sample(idx.size, rng).items():
+                cols[name][idx] = values
+    for s in specs:
+        if s.kind is not Kind.NUMERIC:
+            cols[s.name] = cols[s.name].astype(str)
+    return cols
+
+
+def _mixture_logpdf(components, columns) -> np.ndarray:
+    logs = []
+    for w, blocks in components:
+        lp = np.log(w) + sum(b.logpdf(columns) for b in blocks)
+        logs.append(lp)
+    return np.logaddexp.reduce(np.stack(logs), axis=0)
+
+
+def _sources(shifts) -> list[str]:
+    names = [s.name for s in shifts]
+    return [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
+
+
+class _Synthetic(Component):
+    """Shared plumbing of the synthetic worlds."""
+
+    schema: Schema
+    shifts: tuple[Shift, ...]
+
+    def _columns_check(self, columns) -> None:
+        missing = [f for f in self.schema.names if f not in columns]
+        if missing:
+            raise ConfigError(
+                "columns", sorted(columns), f"columns including {missing}", owner=self.name
+            )
+
+    def events(self, horizon: float = math.inf) -> list[Event]:
+        """Every injected change within `horizon` hours, sorted by start."""
+        out = []
+        for source, shift in zip(_sources(self.shifts), self.shifts, strict=True):
+            out.extend(shift.events(horizon, source=source, magnitude=self._magnitude(shift)))
+        return sorted(out, key=lambda e: (e.start, e.source))
+
+    def _magnitude(self, shift):
+        return None
+
+
+@WORLDS.register("causal")
+class CausalWorld(_Synthetic):
+    """A world drawn causally: X from the covariate blocks, then Y from the concept P(Y|X).
+
+    Covariate shifts move the blocks and leave the concept alone; concept shifts move
+    the concept and leave the blocks alone. Label shift needs `AnticausalWorld`.
+
+    Parameters
+    ----------
+    covariates
+        Covariate blocks (`Gaussian`, `Uniform`, `Categorical`), independent of each other.
+    concept
+        P(Y|X) (or E[Y|X] for regression).
+    shifts
+        `CovariateShift` and `ConceptShift` instances, applied in order.
+
+    Examples
+    --------
+    >>> from simlab.world import Gaussian, Logistic, ConceptShift, Sudden
+    >>> w = CausalWorld(
+    ...     covariates=(Gaussian(features=("a", "b")),),
+    ...     concept=Logistic(features=("a", "b"), coef=(2.0, 0.0)),
+    ...     shifts=(ConceptShift(rotate=90, schedule=Sudden(start=10.0)),),
+    ... )
+    >>> b = w.sample(1000, t=0.0, rng=0)
+    >>> b.n, w.schema.names
+    (1000, ('a', 'b'))
+    >>> x = {"a": [1.0], "b": [0.0]}
+    >>> round(float(w.proba(x, 0.0)[0]), 3), round(float(w.proba(x, 20.0)[0]), 3)
+    (0.881, 0.5)
+    """
+
+    def __init__(self, *, covariates, concept: Concept, shifts=()):
+        self.covariates = covariates
+        self.concept = concept
+        self.shifts = shifts
+        self._blocks = _blocks("CausalWorld", "covariates", covariates)
+        if not isinstance(concept, Concept):
+            raise ConfigError("concept", concept, "a Concept", owner="CausalWorld")
+        specs = [s for b in self._blocks for s in b.specs()]
+        self.schema = Schema(specs, task=concept.task)
+        self.schema.check_names(concept.features, key="concept.features", owner="CausalWorld")
+        self.shifts = _shifts("CausalWorld", shifts, (CovariateShift, ConceptShift))
+        self._targets = {}
+        current = concept
+        for i, s in enumerate(self.shifts):
+            if isinstance(s, CovariateShift):
+                self.schema.check_names(
+                    s.features, key=f"shifts[{i}].features", owner="CausalWorld"
+                )
+                s.after(self._blocks)  # fail now, not at the first tick
+            else:
+                current = s.target(current)
+                self.schema.check_names(
+                    current.features, key=f"shifts[{i}].after.features", owner="CausalWorld"
+                )
+                self._targets[i] = current
+
+    def covariates_at(self, t: float) -> list[tuple[float, tuple[Block, ...]]]:
+        """P(X) at time `t`, as a mixture ``[(weight, blocks), ...]``."""
+        components = [(1.0, self._blocks)]
+        for s in self.shifts:
+            if isinstance(s, CovariateShift):
+                components = s.step(components, t)
+        return components
+
+    def concept_at(self, t: float) -> list[tuple[float, Concept]]:
+        """P(Y|X) at time `t`, as a mixture ``[(weight, concept), ...]``."""
+        components = [(1.0, self.concept)]
+        for i, s in enumerate(self.shifts):
+            if isinstance(s, ConceptShift):
+                target = self._targets[i]
+                components = s.step(components, t, lambda _c, target=target: target)
+        return components
+
+    def proba(self, columns, t: float) -> np.ndarray:
+        """True P(Y=1|x) (binary) or E[Y|x] (regression) at time `t`."""
+        self._columns_check(columns)
+        out = None
+        for w, c in self.concept_at(t):
+            p = c.proba(columns) if w == 1.0 else w * c.proba(columns)
+            out = p if out is None else out + p
+        return out
+
+    def sample(self, n: int, t: float, rng) -> Batch:
+        """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
+        n = _check_n("CausalWorld", n)
+        g = _rngs(rng)[self.name]
+        cols = _sample_mixture(self.covariates_at(t), n, g, self.schema.features)
+        cols = {name: cols[name] for name in self.schema.names}
+        concepts = self.concept_at(t)
+        mean = self.proba(cols, t)
+        if self.schema.task is Task.BINARY or len(concepts) == 1:
+            y = concepts[0][1].draw(mean, g)
+        else:  # a mixture of regression concepts: each row follows one of them
+            weights = np.array([w for w, _ in concepts])
+            which = np.searchsorted(np.cumsum(weights), g.random(n) * weights.sum(), side="right")
+            which = np.minimum(which, len(concepts) - 1)
+            means = np.choose(which, [c.proba(cols) for _, c in concepts])
+            noise = np.choose(which, [c.noise for _, c in concepts])
+            y = means + noise * g.standard_normal(n)
+        return Batch(t=t, columns=cols, y=y)
+
+
+@WORLDS.register("anticausal")
+class AnticausalWorld(_Synthetic):
+    """A world drawn anticausally: Y from the prior, then X from P(X|Y).
+
+    A `LabelShift` moves the prior and leaves P(X|Y) alone; the true P(Y=1|x) follows
+    by Bayes' rule, ``π f1(x) / (π f1(x) + (1 - π) f0(x))``.
+
+    Parameters
+    ----------
+    prior
+        P(Y=1) before any shift, in [0, 1].
+    negative, positive
+        Covariate blocks of P(X|Y=0) and P(X|Y=1), with the same features.
+    shifts
+        `LabelShift` instances, applied in order.
+
+    Examples
+    --------
+    >>> from simlab.world import Gaussian, LabelShift, Sudden
+    >>> w = AnticausalWorld(
+    ...     prior=0.5,
+    ...     negative=(Gaussian(features=("a",), mean=-1.0),),
+    ...     positive=(Gaussian(features=("a",), mean=1.0),),
+    ...     shifts=(LabelShift(prior=0.1, schedule=Sudden(start=10.0)),),
+    ... )
+    >>> round(float(w.sample(10000, 0.0, rng=0).y.mean()), 1), w.prior_at(20.0)
+    (0.5, 0.1)
+    >>> round(float(w.proba({"a": [0.0]}, 0.0)[0]), 3)
+    0.5
+    """
+
+    def __init__(self, *, prior: float, negative, positive, shifts=()):
+        self.prior = prior
+        self.negative = negative
+        self.positive = positive
+        self.shifts = shifts
+        if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not 0 <= prior <= 1:
+            raise ConfigError("prior", prior, "a probability in [0, 1]", owner="AnticausalWorld")
+        self._neg = _blocks("AnticausalWorld", "negative", negative)
+        self._pos = _blocks("AnticausalWorld", "positive", positive)
+        specs = [s for b in self._neg for s in b.specs()]
+        pos_specs = [s for b in self._pos for s in b.specs()]
+        if [s.name for s in specs] != [s.name for s in pos_specs]:
+            raise ConfigError(
+                "positive",
+                [s.name for s in pos_specs],
+                f"the same features as negative: {[s.name for s in specs]}",
+                owner="AnticausalWorld",
+            )
+        self.schema = Schema(specs, task=Task.BINARY)
+        self.shifts = _shifts("AnticausalWorld", shifts, (LabelShift,))
+
+    def prior_at(self, t: float) -> float:
+        """P(Y=1) at time `t`."""
+        p = float(self.prior)
+        for s in self.shifts:
+            p = s.prior_at(p, t)
+        return p
+
+    def _magnitude(self, shift):
+        before = float(self.prior)
+        for s in self.shifts:
+            if s is shift:
+                return abs(s.prior - before)
+            before = s.prior
+        return None
+
+    def proba(self, columns, t: float) -> np.ndarray:
+        """True P(Y=1|x) at time `t`, by Bayes' rule."""
+        self._columns_check(columns)
+        pi = self.prior_at(t)
+        if pi in (0.0, 1.0):
+            n = len(np.asarray(columns[self.schema.names[0]]))
+            return np.full(n, pi)
+        lp = _mixture_logpdf([(pi, self._pos)], columns)
+        ln = _mixture_logpdf([(1.0 - pi, self._neg)], columns)
+        return 1.0 / (1.0 + np.exp(np.clip(ln - lp, -700, 700)))
+
+    def sample(self, n: int, t: float, rng) -> Batch:
+        """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
+        n = _check_n("AnticausalWorld", n)
+        g = _rngs(rng)[self.name]
+        pi = self.prior_at(t)
+        y = (g.random(n) < pi).astype(np.int8)
+        # rows of each class come from that class's blocks
+        pos = np.flatnonzero(y == 1)
+        neg = np.flatnonzero(y == 0)
+        cols = {}
+        for idx, blocks in ((neg, self._neg), (pos, self._pos)):
+            for block in blocks:
+                for name, values in block.sample(idx.size, g).items():
+                    if name not in cols:
+                        cols[name] = np.empty(
+                            n, dtype=values.dtype if values.dtype.kind == "f" else object
+                        )
+                    cols[name][idx] = values
+        for spec in self.schema.features:
+            if spec.kind is not Kind.NUMERIC:
+                cols[spec.name] = cols[spec.name].astype(str)
+        return Batch(t=t, columns={k: cols[k] for k in self.schema.names}, y=y)
