@@ -41,8 +41,8 @@ def encode(value: Any) -> Any:
 class Component:
     """Base for configurable pieces: keyword-only ``__init__`` storing each argument unchanged.
 
-    ``params()`` reads the signature, ``clone(**overrides)`` builds a fresh copy,
-    ``repr`` shows only parameters that differ from their defaults, and
+    ``get_params()`` reads the signature (scikit-learn's name), ``clone(**overrides)``
+    builds a fresh copy, ``repr`` shows only parameters that differ from their defaults, and
     ``to_dict()`` / `simlab.registry.build` round-trip through JSON.
 
     Examples
@@ -62,13 +62,13 @@ class Component:
         sig = inspect.signature(cls.__init__)
         return [n for n, p in sig.parameters.items() if n != "self" and p.kind is p.KEYWORD_ONLY]
 
-    def params(self) -> dict[str, Any]:
+    def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as stored."""
         return {n: getattr(self, n) for n in self._param_names()}
 
     def clone(self, **overrides) -> Component:
         """A new, unfitted instance with the same parameters, some overridden."""
-        params = self.params()
+        params = self.get_params()
         for key, value in overrides.items():
             if key not in params:
                 raise ConfigError(key, value, f"one of {list(params)}", owner=type(self).__name__)
@@ -77,7 +77,7 @@ class Component:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able spec: ``{"kind": name, **params}``."""
-        return {"kind": self.name, **{k: encode(v) for k, v in self.params().items()}}
+        return {"kind": self.name, **{k: encode(v) for k, v in self.get_params().items()}}
 
     def to_json(self) -> str:
         """The spec as a JSON string."""

@@ -1,0 +1,31 @@
+"""The discrete-event engine: traffic, delayed labels, monitoring, retraining, recorded as a Run."""
+
+from __future__ import annotations
+
+from simlab.sim.delays import DELAYS, Delay, ExponentialDelay, FixedDelay, LogNormalDelay
+from simlab.sim.engine import simulate
+from simlab.sim.labels import LabelQueue
+from simlab.sim.policies import POLICIES, Never, OnAlarm, Periodic, Policy
+from simlab.sim.scenario import Scenario
+from simlab.sim.traffic import TRAFFIC, Bursts, Constant, Diurnal, Traffic
+
+__all__ = [
+    "DELAYS",
+    "POLICIES",
+    "TRAFFIC",
+    "Bursts",
+    "Constant",
+    "Delay",
+    "Diurnal",
+    "ExponentialDelay",
+    "FixedDelay",
+    "LabelQueue",
+    "LogNormalDelay",
+    "Never",
+    "OnAlarm",
+    "Periodic",
+    "Policy",
+    "Scenario",
+    "Traffic",
+    "simulate",
+]

@@ -1,0 +1,227 @@
+"""Scenario: a frozen, JSON round-trippable spec of one simulated deployment."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from simlab.detectors.base import DETECTORS
+from simlab.errors import ConfigError
+from simlab.models.adapter import MODELS, ModelAdapter
+from simlab.params import Component, encode
+from simlab.sim.delays import DELAYS, Delay, ExponentialDelay
+from simlab.sim.policies import POLICIES, Never, OnAlarm, Policy
+from simlab.sim.traffic import TRAFFIC, Constant, Traffic
+from simlab.world.worlds import WORLDS
+
+__all__ = ["Scenario"]
+
+_FAMILIES = {
+    "world": WORLDS,
+    "model": MODELS,
+    "traffic": TRAFFIC,
+    "delay": DELAYS,
+    "policy": POLICIES,
+}
+
+
+def _number(key, value, *, positive=True, integer=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if integer:
+        ok = ok and isinstance(value, int)
+    if not ok or value < 0 or (positive and value == 0):
+        kind = "an int" if integer else "a finite number"
+        raise ConfigError(key, value, f"{kind} {'> 0' if positive else '>= 0'}", owner="Scenario")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one run needs: the world, the model, traffic, label delay, monitors, policy.
+
+    Parameters
+    ----------
+    world
+        A world (`simlab.world`), possibly wrapped in faults.
+    model
+        The deployed model (`ModelAdapter`).
+    traffic
+        Rows per tick.
+    delay
+        When labels arrive.
+    monitors
+        Detectors watching the deployment.
+    policy
+        When to retrain.
+    horizon_hours, tick_hours
+        Simulated duration, and the monitoring interval (one engine event per tick).
+    train_rows, train_hours
+        Rows in the initial training window, drawn over the `train_hours` before time 0.
+    tolerance
+        Harm: the primary metric worse than offline by more than this.
+    window_hours
+        Trailing window of the true and observed metrics.
+    min_rows
+        Least rows a metric window needs before harm or a label alarm is judged.
+    n_bins
+        Bins of the recorded score histogram.
+    start
+        Calendar time of hour 0 (ISO 8601).
+    name, description
+        For catalogues and reports.
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> s = Scenario(world=sea(), horizon_hours=48.0)
+    >>> Scenario.from_json(s.to_json()) == s
+    True
+    """
+
+    world: Any
+    model: ModelAdapter = field(default_factory=ModelAdapter)
+    traffic: Traffic = field(default_factory=Constant)
+    delay: Delay = field(default_factory=ExponentialDelay)
+    monitors: tuple = ()
+    policy: Policy = field(default_factory=Never)
+    horizon_hours: float = 720.0
+    tick_hours: float = 1.0
+    train_rows: int = 5000
+    train_hours: float = 168.0
+    tolerance: float = 0.05
+    window_hours: float = 24.0
+    min_rows: int = 500
+    n_bins: int = 20
+    start: str = "2026-01-05T00:00:00"
+    name: str = "custom"
+    description: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "monitors", tuple(self.monitors))
+        for key in ("horizon_hours", "tick_hours", "train_hours", "tolerance", "window_hours"):
+            _number(key, getattr(self, key))
+        _number("train_rows", self.train_rows, integer=True)
+        _number("min_rows", self.min_rows, integer=True)
+        _number("n_bins", self.n_bins, integer=True)
+        if self.tick_hours > self.horizon_hours:
+            raise ConfigError(
+                "tick_hours",
+                self.tick_hours,
+                f"at most horizon_hours={self.horizon_hours}",
+                owner="Scenario",
+            )
+        if self.window_hours < self.tick_hours:
+            raise ConfigError(
+                "window_hours",
+                self.window_hours,
+                f"at least tick_hours={self.tick_hours}",
+                owner="Scenario",
+            )
+        if self.train_rows < 50:
+            raise ConfigError("train_rows", self.train_rows, "an int >= 50", owner="Scenario")
+        if 200 % self.n_bins:
+            raise ConfigError(
+                "n_bins", self.n_bins, "a divisor of 200 (2, 4, 5, 10, 20, ...)", owner="Scenario"
+            )
+        try:
+            np.datetime64(self.start, "ns")
+        except ValueError:
+            raise ConfigError(
+                "start", self.start, "an ISO 8601 date-time", owner="Scenario"
+            ) from None
+        for key, family in (
+            ("world", None),
+            ("model", ModelAdapter),
+            ("traffic", Traffic),
+            ("delay", Delay),
+            ("policy", Policy),
+        ):
+            value = getattr(self, key)
+            if family is None:
+                if not (hasattr(value, "sample") and hasattr(value, "schema")):
+                    raise ConfigError("world", value, "a World", owner="Scenario")
+            elif not isinstance(value, family):
+                raise ConfigError(key, value, f"a {family.__name__}", owner="Scenario")
+        for i, m in enumerate(self.monitors):
+            if not (hasattr(m, "fit") and hasattr(m, "update") and hasattr(m, "tags")):
+                raise ConfigError(f"monitors[{i}]", m, "a detector", owner="Scenario")
+        self.model.check_task(self.world.schema.task.value)
+        names = self.monitor_names()
+        if isinstance(self.policy, OnAlarm) and self.policy.detector not in names:
+            raise ConfigError(
+                "policy.detector",
+                self.policy.detector,
+                f"one of the monitors {names}",
+                owner="Scenario",
+            )
+
+    def monitor_names(self) -> list[str]:
+        """A unique name per monitor: its kind, numbered when a kind repeats."""
+        kinds = [m.name for m in self.monitors]
+        return [
+            k if kinds.count(k) == 1 else f"{k}_{kinds[: i + 1].count(k)}"
+            for i, k in enumerate(kinds)
+        ]
+
+    @property
+    def n_ticks(self) -> int:
+        """Ticks in the run: ``ceil(horizon_hours / tick_hours)``."""
+        return math.ceil(self.horizon_hours / self.tick_hours - 1e-9)
+
+    def replace(self, **changes) -> Scenario:
+        """A copy with some fields changed (validated again)."""
+        return Scenario(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = [m.to_dict() for m in v] if f.name == "monitors" else encode(v)
+        return out
+
+    def to_json(self) -> str:
+        """The spec as JSON."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> Scenario:
+        """Build and validate a scenario from plain data (as read from JSON or TOML)."""
+        if not isinstance(spec, dict):
+            raise ConfigError("scenario", spec, "a mapping", owner="Scenario")
+        allowed = [f.name for f in fields(cls)]
+        out = {}
+        for key, value in spec.items():
+            if key not in allowed:
+                import difflib
+
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(key, value, f"one of {allowed}{hint}", owner="Scenario")
+            if key in _FAMILIES:
+                out[key] = value if isinstance(value, Component) else _FAMILIES[key].make(value)
+            elif key == "monitors":
+                out[key] = tuple(
+                    m if isinstance(m, Component) else DETECTORS.make(m) for m in value
+                )
+            else:
+                out[key] = value
+        if "world" not in out:
+            raise ConfigError(
+                "world", None, "a world spec (this key is required)", owner="Scenario"
+            )
+        return cls(**out)
+
+    @classmethod
+    def from_json(cls, text: str) -> Scenario:
+        """Inverse of `to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scenario) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
