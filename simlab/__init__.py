@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 from simlab.batch import Batch
-from simlab.errors import ConfigError, NotFittedError, SchemaError, SimlabError, UnknownNameError
+from simlab.errors import (
+    ConfigError,
+    NotFittedError,
+    SchemaError,
+    SimlabError,
+    UnknownNameError,
+)
 from simlab.events import Event, EventKind
+from simlab.metrics import evaluate
 from simlab.registry import Registry, build, registered
 from simlab.rng import Rngs
-
-__version__ = "0.1.0"
+from simlab.sim import Scenario, load, save, simulate
 
 __all__ = [
     "Batch",
@@ -18,10 +26,15 @@ __all__ = [
     "NotFittedError",
     "Registry",
     "Rngs",
+    "Scenario",
     "SchemaError",
     "SimlabError",
     "UnknownNameError",
     "__version__",
     "build",
+    "evaluate",
+    "load",
     "registered",
+    "save",
+    "simulate",
 ]

@@ -71,6 +71,10 @@ class Batch:
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "row_id", row_id)
 
+    def __reduce__(self):
+        # a MappingProxyType cannot be pickled; rebuild from a plain dict (re-frozen on load)
+        return (Batch, (self.t, dict(self.columns), self.y, self.row_id))
+
     @property
     def n(self) -> int:
         """Number of rows."""

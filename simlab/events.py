@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 __all__ = ["Event", "EventKind"]
 
@@ -27,7 +30,7 @@ class EventKind(StrEnum):
     ALARM = "alarm"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Event:
     """One ground-truth event, in simulated hours.
 
@@ -64,10 +67,34 @@ class Event:
     def __post_init__(self):
         from simlab.errors import ConfigError
 
-        object.__setattr__(self, "kind", EventKind(self.kind))
+        try:
+            object.__setattr__(self, "kind", EventKind(self.kind))
+        except ValueError:
+            allowed = f"one of {[k.value for k in EventKind]}"
+            raise ConfigError("kind", self.kind, allowed, owner="Event") from None
         object.__setattr__(self, "features", tuple(self.features))
+        for key in ("start", "end", "magnitude"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ConfigError(key, value, "a number of hours", owner="Event")
+            object.__setattr__(self, key, float(value))
+        if math.isnan(self.start):
+            raise ConfigError("start", self.start, "a time, not nan", owner="Event")
         if not self.end >= self.start:
             raise ConfigError("end", self.end, f"a time >= start ({self.start})", owner="Event")
+
+    def _key(self) -> tuple:
+        # nan ("no magnitude") must equal nan, or no event would equal its own copy
+        mag = None if math.isnan(self.magnitude) else self.magnitude
+        return (self.kind, self.start, self.end, self.source, self.features, mag)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def duration(self) -> float:

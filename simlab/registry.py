@@ -24,6 +24,10 @@ class Registry(Generic[T]):
     ----------
     family
         The family's name in messages ("detector", "concept", ...).
+    index
+        Whether its names join the global index that `build` reads (components built
+        from nested ``{"kind": ...}`` specs). Catalogues of ready-made things (scenarios,
+        estimator names) stay out of it, so their names may repeat a component's.
 
     Examples
     --------
@@ -40,22 +44,24 @@ class Registry(Generic[T]):
     simlab.errors.UnknownNameError: Unknown gadget 'widgit_demo'. Did you mean 'widget_demo'? ...
     """
 
-    def __init__(self, family: str):
+    def __init__(self, family: str, *, index: bool = True):
         self.family = family
+        self.index = index
         self._items: dict[str, Any] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
         """Return a decorator that registers a class or factory under `name`."""
 
         def decorator(obj: T) -> T:
-            if name in _INDEX and _INDEX[name][1] is not obj:
+            if self.index and name in _INDEX and not _same_origin(_INDEX[name][1], obj):
                 raise ConfigError(
                     "name", name, f"a name not already used (taken by {_INDEX[name][0]})"
                 )
             if isinstance(obj, type):
                 obj.name = name
             self._items[name] = obj
-            _INDEX[name] = (self.family, obj)
+            if self.index:
+                _INDEX[name] = (self.family, obj)
             return obj
 
         return decorator
@@ -99,6 +105,14 @@ class Registry(Generic[T]):
         return f"Registry({self.family!r}, {self.names()})"
 
 
+def _same_origin(a, b) -> bool:
+    # the same definition imported again (a reload) may take its own name back
+    return a is b or (
+        getattr(a, "__module__", None) == getattr(b, "__module__", 0)
+        and getattr(a, "__qualname__", None) == getattr(b, "__qualname__", 0)
+    )
+
+
 def _call(obj, kwargs):
     sig = inspect.signature(obj)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
@@ -130,8 +144,8 @@ def _call(obj, kwargs):
 
 def _decode(value):
     if isinstance(value, Mapping):
-        if "kind" in value and value["kind"] in _INDEX:
-            return build(value)
+        if isinstance(value.get("kind"), str):
+            return build(value)  # an unknown kind fails here, with a suggestion
         return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return tuple(_decode(v) for v in value)

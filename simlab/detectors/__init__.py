@@ -3,5 +3,20 @@
 from __future__ import annotations
 
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
+from simlab.detectors.features import KS, PSI
+from simlab.detectors.performance import WindowedMetric
+from simlab.detectors.scores import ScorePSI
 
-__all__ = ["DETECTORS", "BaseDetector", "Detector", "Tags", "Verdict", "View", "Watches"]
+__all__ = [
+    "DETECTORS",
+    "KS",
+    "PSI",
+    "BaseDetector",
+    "Detector",
+    "ScorePSI",
+    "Tags",
+    "Verdict",
+    "View",
+    "Watches",
+    "WindowedMetric",
+]

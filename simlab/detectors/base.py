@@ -83,6 +83,9 @@ class View:
         Labels that *arrived* during this tick (for rows served at this tick or earlier).
     label_scores
         The scores the model gave the rows whose labels arrived, aligned with `labels`.
+    label_times
+        The hours at which those rows were served (the prediction log's timestamps),
+        aligned with `labels`; None when unknown.
 
     Examples
     --------
@@ -97,12 +100,13 @@ class View:
     scores: np.ndarray | None = None
     labels: np.ndarray | None = None
     label_scores: np.ndarray | None = None
+    label_times: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(
             self, "columns", MappingProxyType({k: _ro(v) for k, v in self.columns.items()})
         )
-        for name in ("scores", "labels", "label_scores"):
+        for name in ("scores", "labels", "label_scores", "label_times"):
             object.__setattr__(self, name, _ro(getattr(self, name)))
         if (self.labels is None) != (self.label_scores is None) or (
             self.labels is not None and self.labels.shape != self.label_scores.shape

@@ -18,7 +18,7 @@ from simlab.registry import Registry
 
 __all__ = ["ESTIMATORS", "MODELS", "Deployed", "ModelAdapter"]
 
-ESTIMATORS: Registry = Registry("estimator")
+ESTIMATORS: Registry = Registry("estimator", index=False)
 MODELS: Registry = Registry("model")
 
 

@@ -6,6 +6,7 @@ from simlab.sim.delays import DELAYS, Delay, ExponentialDelay, FixedDelay, LogNo
 from simlab.sim.engine import simulate
 from simlab.sim.labels import LabelQueue
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Periodic, Policy
+from simlab.sim.run import RunAccessor, load, save
 from simlab.sim.scenario import Scenario
 from simlab.sim.traffic import TRAFFIC, Bursts, Constant, Diurnal, Traffic
 
@@ -25,7 +26,10 @@ __all__ = [
     "OnAlarm",
     "Periodic",
     "Policy",
+    "RunAccessor",
     "Scenario",
     "Traffic",
+    "load",
+    "save",
     "simulate",
 ]

@@ -119,14 +119,19 @@ class _Deployment:
             self.queue.push(arrive[due].astype(np.int64), payload)
         arrived = self.queue.pop(k)
         if arrived is None:
-            labels = label_scores = np.empty(0)
+            labels = label_scores = label_times = np.empty(0)
         else:
-            labels, label_scores = arrived["y"], arrived["score"]
+            labels, label_scores, label_times = arrived["y"], arrived["score"], arrived["t"]
             if self._keep_columns:
                 self.history.append(arrived)
         rec.observe(k, labels, label_scores)
         view = View(
-            t=t, columns=batch.columns, scores=scores, labels=labels, label_scores=label_scores
+            t=t,
+            columns=batch.columns,
+            scores=scores,
+            labels=labels,
+            label_scores=label_scores,
+            label_times=label_times,
         )
         for j, m in enumerate(self.monitors):
             verdict = m.update(view)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.special import expit
 
 from simlab.errors import ConfigError
 from simlab.params import Component
@@ -67,9 +68,8 @@ def _col(columns, name) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number never overflows
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # scipy's expit is one pass, and stable: it never overflows for large |z|
+    return expit(z)
 
 
 class Concept(Component):
@@ -87,6 +87,10 @@ class Concept(Component):
         if self.task is Task.BINARY:
             return (rng.random(mean.shape[0]) < mean).astype(np.int8)
         return mean + self.noise * rng.standard_normal(mean.shape[0])
+
+    def expanded(self) -> Concept:
+        """The same concept with every default spelled out (so two can be interpolated)."""
+        return self
 
     def rotated(self, degrees: float) -> Concept:
         """The concept with its weight vector rotated in the plane of its first two features."""
@@ -144,14 +148,22 @@ class Logistic(Concept):
 
     def logit(self, columns) -> np.ndarray:
         """The log-odds of each row."""
-        z = None
+        # accumulate in place: one output array and one scratch array, whatever the width
+        z = scratch = None
         for j, f in enumerate(self._features):
             x = _col(columns, f)
-            term = self._coef[j] * x
+            if z is None:
+                z = np.multiply(x, self._coef[j])
+                scratch = np.empty_like(z)
+            else:
+                z += np.multiply(x, self._coef[j], out=scratch)
             if self._quad is not None and self._quad[j]:
-                term = term + self._quad[j] * x * x
-            z = term if z is None else z + term
-        return z + self.intercept
+                np.multiply(x, x, out=scratch)
+                scratch *= self._quad[j]
+                z += scratch
+        if self.intercept:
+            z += self.intercept
+        return z
 
     def proba(self, columns):
         return _sigmoid(self.logit(columns))
@@ -245,6 +257,9 @@ class Hyperplane(Concept):
             term = self._weights[j] * _col(columns, f)
             s = term if s is None else s + term
         return np.where(s >= self._threshold, 1.0 - self.noise, self.noise)
+
+    def expanded(self):
+        return self if self.threshold is not None else self.clone(threshold=self._threshold)
 
     def rotated(self, degrees):
         return self._rotate("weights", degrees).clone(threshold=self._threshold)

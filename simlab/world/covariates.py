@@ -51,6 +51,11 @@ class Block(Component):
         """Draw `n` rows as columns."""
         raise NotImplementedError
 
+    def sample_into(self, columns: dict[str, np.ndarray], index: np.ndarray, rng) -> None:
+        """Draw ``len(index)`` rows into ``columns[name][index]`` (the same draws as `sample`)."""
+        for name, values in self.sample(index.size, rng).items():
+            columns[name][index] = values
+
     def logpdf(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """Log density (or log mass) of each row of the block's columns."""
         raise NotImplementedError
@@ -123,6 +128,9 @@ class Gaussian(Block):
             ) from None
         self._names = names
         self._identity = bool(np.allclose(r, np.eye(d)))
+        # skip the arithmetic that would not change a value (x * 1.0, x + 0.0): same draws, faster
+        self._unit_scale = bool((self._scale == 1.0).all())
+        self._zero_mean = bool((self._mean == 0.0).all())
 
     def specs(self):
         return [FeatureSpec(f, units=self.units) for f in self._names]
@@ -132,9 +140,27 @@ class Gaussian(Block):
         z = rng.standard_normal((d, n))
         if not self._identity:
             z = self._chol @ z
-        x = z * self._scale[:, None]
-        x += self._mean[:, None]
-        return dict(zip(self._names, x, strict=True))
+        # in place: a fresh (d, n) array per step costs more than the arithmetic itself
+        if not self._unit_scale:
+            z *= self._scale[:, None]
+        if not self._zero_mean:
+            z += self._mean[:, None]
+        return dict(zip(self._names, z, strict=True))
+
+    def sample_into(self, columns, index, rng):
+        if not self._identity:
+            return super().sample_into(columns, index, rng)
+        # Row j of standard_normal((d, k)) is the j-th run of k draws, so one feature at a
+        # time gives the same numbers while keeping the temporaries small and cache-hot.
+        k = index.size
+        for j, name in enumerate(self._names):
+            v = rng.standard_normal(k)
+            if not self._unit_scale:
+                v *= self._scale[j]
+            if not self._zero_mean:
+                v += self._mean[j]
+            columns[name][index] = v
+        return None
 
     def logpdf(self, columns):
         x = np.stack([np.asarray(columns[f], dtype=float) for f in self._names])

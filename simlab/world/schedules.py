@@ -206,6 +206,13 @@ class Recurring(Schedule):
         return _out(np.where(on, 1.0, 0.0))
 
     def episodes(self, horizon):
+        if self.n_cycles is None and not math.isfinite(horizon):
+            raise ConfigError(
+                "horizon",
+                horizon,
+                "a finite number of hours (this schedule recurs forever; or set n_cycles)",
+                owner="Recurring",
+            )
         out = []
         k = 0
         while self.start + k * self.period <= horizon:

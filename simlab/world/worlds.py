@@ -70,8 +70,7 @@ def _sample_mixture(components, n, rng, specs) -> dict[str, np.ndarray]:
     for k, (_, blocks) in enumerate(components):
         idx = np.flatnonzero(which == k)
         for block in blocks:
-            for name, values in block.sample(idx.size, rng).items():
-                cols[name][idx] = values
+            block.sample_into(cols, idx, rng)
     for s in specs:
         if s.kind is not Kind.NUMERIC:
             cols[s.name] = cols[s.name].astype(str)

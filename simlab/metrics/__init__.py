@@ -1,0 +1,39 @@
+"""Metrics: degradation (offline vs true vs observed) and detection (delay, lead time, alarms).
+
+Every function is pure, takes a Run (`xarray.Dataset`) and returns a `~xarray.DataArray`;
+`evaluate` gathers the detection metrics of one Run into a `~xarray.Dataset`.
+"""
+
+from __future__ import annotations
+
+from simlab.metrics.degradation import degradation, label_gap, optimism
+from simlab.metrics.detection import (
+    CHANGE_KINDS,
+    detection_delay,
+    evaluate,
+    false_alarm_rate,
+    false_alarms,
+    first_alarm,
+    harm_time,
+    label_alarm_time,
+    lead_time,
+    missed,
+    onset,
+)
+
+__all__ = [
+    "CHANGE_KINDS",
+    "degradation",
+    "detection_delay",
+    "evaluate",
+    "false_alarm_rate",
+    "false_alarms",
+    "first_alarm",
+    "harm_time",
+    "label_alarm_time",
+    "label_gap",
+    "lead_time",
+    "missed",
+    "onset",
+    "optimism",
+]

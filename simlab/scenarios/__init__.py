@@ -1,0 +1,8 @@
+"""The scenario catalogue and its TOML form."""
+
+from __future__ import annotations
+
+from simlab.scenarios.catalog import SCENARIOS, get_scenario, scenario_names
+from simlab.scenarios.loader import TOML_DIR, load, loads
+
+__all__ = ["SCENARIOS", "TOML_DIR", "get_scenario", "load", "loads", "scenario_names"]

@@ -1,0 +1,3 @@
+"""Test helpers: conformance checks and synthetic fixtures; the library never imports them."""
+
+from __future__ import annotations

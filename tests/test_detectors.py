@@ -1,0 +1,353 @@
+"""Detectors: the generic conformance checks over every registered detector, then specifics."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simlab.detectors import DETECTORS, KS, PSI, ScorePSI, View, WindowedMetric
+from simlab.detectors._kernels import PSI_EPS, Ring, bincount_2d, psi
+from simlab.errors import ConfigError, NotFittedError, SchemaError
+from simlab.testing._detector_checks import check_detector, make_stream, yield_detector_checks
+
+
+def _cases():
+    for name in DETECTORS.names():
+        cls = DETECTORS.get(name)
+        xfail = getattr(cls, "_xfail_checks", {})
+        for i, params in enumerate(cls._test_params()):
+            det = cls(**params)
+            for check in yield_detector_checks(det):
+                marks = []
+                if check.__name__ in xfail:
+                    marks = [pytest.mark.xfail(reason=xfail[check.__name__], strict=True)]
+                suffix = f"#{i}" if i else ""
+                yield pytest.param(det, check, id=f"{name}:{check.__name__}{suffix}", marks=marks)
+
+
+@pytest.mark.parametrize(("det", "check"), list(_cases()))
+def test_conformance(det, check):
+    check(det)
+
+
+def test_every_detector_is_covered():
+    assert {"psi", "ks", "score_psi", "windowed_metric"} <= set(DETECTORS.names())
+    for name in DETECTORS.names():
+        assert 1 <= len(DETECTORS.get(name)._test_params()) <= 3
+
+
+def test_check_detector_runs_everything():
+    check_detector(ScorePSI(window_size=300, min_samples=50))
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def test_ring_keeps_the_last_rows_and_reports_evictions():
+    ring = Ring(4, 1, dtype=np.int64, fill=-1)
+    counts = np.zeros((1, 10), dtype=np.int64)
+    pushed = []
+    for chunk in ([1, 2, 3], [4], [5, 6], [7, 8, 9, 0, 1, 2], []):
+        rows = np.array(chunk, dtype=np.int64)[:, None]
+        evicted = ring.push(rows)
+        counts += bincount_2d(rows, 10) - bincount_2d(evicted, 10)
+        pushed += chunk
+        assert sorted(ring.values[:, 0].tolist()) == sorted(pushed[-4:])
+        assert counts[0].tolist() == np.bincount(pushed[-4:], minlength=10).tolist()
+
+
+def test_psi_kernel_hand_value_and_floor():
+    assert psi(np.array([0.25, 0.75]), np.array([0.5, 0.5])) == pytest.approx(0.25 * math.log(3))
+    # A bin empty on both sides adds nothing; empty on one side adds (p − ε) ln(p / ε).
+    assert psi(np.array([0.5, 0.5, 0.0]), np.array([0.5, 0.5, 0.0])) == 0.0
+    value = psi(np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    expected = 2 * (1.0 - PSI_EPS) * math.log(1.0 / PSI_EPS)
+    assert value == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- PSI
+
+
+def test_psi_identical_distributions_is_near_zero():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=5000)
+    det = PSI(window_size=5000).fit(View(columns={"x": x}))
+    v = det.update(View(columns={"x": x}))
+    assert v.statistic.shape == (1,)
+    assert v.statistic[0] == pytest.approx(0.0, abs=1e-12)
+    # Fresh draws from the same law: PSI ≈ (B − 1)(1/n + 1/m) = 9 · 2/5000.
+    v = det.update(View(columns={"x": rng.normal(size=5000)}))
+    assert 0.0 < v.statistic[0] < 0.02
+    assert not v.alarm
+
+
+def test_psi_hand_computed_categorical_example():
+    ref = View(columns={"c": np.array(["a", "b"] * 50)})
+    det = PSI(window_size=100, min_samples=10).fit(ref)
+    v = det.update(View(columns={"c": np.array(["a"] * 25 + ["b"] * 75)}))
+    # p = (0.25, 0.75), q = (0.5, 0.5); unseen and missing bins are ε on both sides.
+    assert v.statistic[0] == pytest.approx(0.25 * math.log(3), rel=1e-12)
+    assert v.alarm  # 0.2747 > 0.2
+
+
+def test_psi_hand_computed_numeric_example():
+    ref = View(columns={"x": np.arange(100.0)})  # quartile edges 24.75, 49.5, 74.25
+    det = PSI(n_bins=4, window_size=100, min_samples=10).fit(ref)
+    assert det.binners_[0].edges_.tolist() == [24.75, 49.5, 74.25]
+    window = np.array([0.0] * 50 + [30.0] * 25 + [60.0] * 25)  # p = (.5, .25, .25, 0)
+    v = det.update(View(columns={"x": window}))
+    q = 0.25
+    expected = (0.5 - q) * math.log(0.5 / q) + (PSI_EPS - q) * math.log(PSI_EPS / q)
+    assert v.statistic[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_psi_window_slides_and_min_samples():
+    rng = np.random.default_rng(1)
+    det = PSI(window_size=200, min_samples=150).fit(View(columns={"x": rng.normal(size=2000)}))
+    v = det.update(View(columns={"x": rng.normal(size=100)}))
+    assert np.isnan(v.statistic[0])
+    assert not v.alarm
+    v = det.update(View(columns={"x": rng.normal(5.0, size=100)}))
+    assert v.alarm  # half the window is shifted
+    for _ in range(2):
+        v = det.update(View(columns={"x": rng.normal(size=100)}))
+    assert not v.alarm  # the shifted rows have left the window
+    assert det.window_.size == 200
+
+
+def test_psi_nan_inf_none_and_unseen_categories():
+    rng = np.random.default_rng(2)
+    ref = View(columns={"x": rng.normal(size=1000), "c": rng.choice(["a", "b"], size=1000)})
+    det = PSI(window_size=100, min_samples=1).fit(ref)
+    assert det.features_ == ["c", "x"]
+    x = np.array([np.nan, np.inf, -np.inf, 0.0])
+    c = np.array([None, "zz", "a", float("nan")], dtype=object)
+    v = det.update(View(columns={"x": x, "c": c}))
+    assert np.all(np.isfinite(v.statistic))
+    # x: one missing, one in each outer bin, one middle; c: two missing, one unseen.
+    assert det.counts_[1, -1] == 1
+    assert det.counts_[1, 0] == 1
+    assert det.counts_[1, det.binners_[1].n_cells - 2] == 1
+    cat = det.binners_[0]
+    assert det.counts_[0, cat.n_cells - 1] == 2
+    assert det.counts_[0, cat.n_cells - 2] == 1
+    assert v.alarm  # missing values and an unseen category are a real change
+
+
+def test_psi_numeric_column_arriving_as_object_with_none():
+    rng = np.random.default_rng(3)
+    det = PSI(window_size=10, min_samples=1).fit(View(columns={"x": rng.normal(size=100)}))
+    v = det.update(View(columns={"x": np.array([None, 1.0], dtype=object)}))
+    assert det.counts_[0, -1] == 1
+    assert np.isfinite(v.statistic[0])
+
+
+def test_psi_missing_column_is_a_schema_error():
+    det = PSI().fit(View(columns={"x": np.zeros(10), "y": np.zeros(10)}))
+    with pytest.raises(SchemaError, match="'y' is missing"):
+        det.update(View(columns={"x": np.zeros(3)}))
+
+
+def test_update_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        PSI().update(View(columns={"x": np.zeros(3)}))
+
+
+# --------------------------------------------------------------------------- KS
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ks_statistic_matches_scipy(seed):
+    rng = np.random.default_rng(seed)
+    n, m = 400, 250
+    ref = np.round(rng.normal(size=n), 1 if seed % 2 else 8)  # odd seeds: many ties
+    ref[:3] = [-np.inf, np.inf, ref[3]]
+    win = np.round(rng.normal(0.2 * seed, size=m), 1 if seed % 2 else 8)
+    win[:2] = [np.inf, ref[5]]
+    det = KS(window_size=m, min_samples=1).fit(View(columns={"x": ref}))
+    v = det.update(View(columns={"x": win}))
+    assert abs(v.statistic[0] - stats.ks_2samp(ref, win).statistic) < 1e-12
+
+
+def test_ks_matches_scipy_over_a_sliding_window_with_nan():
+    rng = np.random.default_rng(7)
+    ref = rng.normal(size=(2, 800))
+    det = KS(window_size=300, min_samples=10).fit(View(columns={"a": ref[0], "b": ref[1]}))
+    seen = np.empty((2, 0))
+    for shift in (0.0, 0.3, 0.6, 0.9):
+        x = rng.normal(shift, size=(2, 130))
+        x[0, ::7] = np.nan
+        seen = np.concatenate((seen, x), axis=1)
+        v = det.update(View(columns={"a": x[0], "b": x[1]}))
+        for j in range(2):
+            w = seen[j, -300:]
+            w = w[~np.isnan(w)]
+            assert abs(v.statistic[j] - stats.ks_2samp(ref[j], w).statistic) < 1e-12
+            crit = math.sqrt(-math.log(0.01 / 2 / 2) / 2) * math.sqrt(
+                (800 + w.size) / (800 * w.size)
+            )
+            assert v.threshold[j] == pytest.approx(crit, rel=1e-12)
+
+
+def test_ks_false_alarm_rate_is_close_to_alpha():
+    # Non-overlapping windows: each tick pushes window_size rows, so ticks are independent
+    # given the (large) reference. The rate is binomial: tolerance 4 standard errors,
+    # plus 0.01 for the asymptotic critical value at m = 200 (slightly conservative).
+    alpha, n_ticks, m = 0.05, 1500, 200
+    rng = np.random.default_rng(0)
+    det = KS(alpha=alpha, window_size=m, min_samples=m)
+    det.fit(View(columns={"x": rng.normal(size=50_000)}))
+    alarms = [det.update(View(columns={"x": rng.normal(size=m)})).alarm for _ in range(n_ticks)]
+    rate = float(np.mean(alarms))
+    se = math.sqrt(alpha * (1 - alpha) / n_ticks)
+    assert abs(rate - alpha) < 4 * se + 0.01, rate
+
+
+def test_ks_nan_window_below_min_samples_gives_nan_and_no_alarm():
+    rng = np.random.default_rng(4)
+    det = KS(window_size=100, min_samples=50).fit(View(columns={"x": rng.normal(size=500)}))
+    x = np.full(100, np.nan)
+    x[:10] = 9.0
+    v = det.update(View(columns={"x": x}))
+    assert np.isnan(v.statistic[0])
+    assert np.isnan(v.threshold[0])
+    assert not v.alarm
+
+
+def test_ks_refuses_categorical_features_unless_excluded():
+    ref = View(columns={"x": np.zeros(10), "c": np.array(["a"] * 10)})
+    with pytest.raises(ConfigError, match=r"KS: features=None .*\['c'\] are categorical"):
+        KS().fit(ref)
+    assert KS(features=("x",)).fit(ref).features_ == ["x"]
+
+
+# --------------------------------------------------------------------------- ScorePSI
+
+
+def test_score_psi_matches_psi_on_the_scores():
+    rng = np.random.default_rng(5)
+    ref_scores = rng.beta(2, 5, size=3000)
+    win = rng.beta(2, 4, size=400)
+    a = ScorePSI(window_size=400).fit(View(scores=ref_scores)).update(View(scores=win))
+    b = PSI(window_size=400).fit(View(columns={"s": ref_scores})).update(View(columns={"s": win}))
+    assert a.statistic == b.statistic[0]
+    assert isinstance(a.statistic, float)
+
+
+def test_score_psi_nan_and_missing_scores():
+    rng = np.random.default_rng(6)
+    det = ScorePSI(window_size=10, min_samples=1).fit(View(scores=rng.uniform(size=100)))
+    v = det.update(View(scores=np.array([np.nan, np.inf, -np.inf])))
+    assert math.isfinite(v.statistic)
+    assert v.alarm
+    assert det.update(View()).statistic == v.statistic  # nothing served: window unchanged
+    with pytest.raises(SchemaError, match="no scores"):
+        det.update(View(columns={"x": np.zeros(3)}))
+
+
+# --------------------------------------------------------------------------- WindowedMetric
+
+
+def test_windowed_metric_hand_example_accuracy():
+    ref = View(labels=np.array([1, 0, 1, 0]), label_scores=np.array([0.9, 0.2, 0.6, 0.7]))
+    det = WindowedMetric(window_size=4, min_samples=2).fit(ref)
+    assert det.reference_metric_ == 0.75
+    v = det.update(View(labels=np.array([1]), label_scores=np.array([0.4])))  # wrong
+    assert math.isnan(v.statistic)
+    assert not v.alarm
+    v = det.update(View(labels=np.array([0, 1]), label_scores=np.array([0.1, 0.5])))  # right
+    assert v.statistic == pytest.approx(0.75 - 2 / 3)
+    v = det.update(View())  # no labels arrived: the window stays
+    assert v.statistic == pytest.approx(0.75 - 2 / 3)
+    v = det.update(View(labels=np.array([1, 1]), label_scores=np.array([0.0, 0.0])))
+    # window: wrong, right, right, wrong... last four = [right, right, wrong, wrong]
+    assert v.statistic == pytest.approx(0.25)
+    assert v.alarm
+
+
+def test_windowed_metric_log_loss_and_mae():
+    ref = View(labels=np.array([1.0, 0.0]), label_scores=np.array([0.8, 0.2]))
+    det = WindowedMetric(metric="log_loss", window_size=2, min_samples=1).fit(ref)
+    assert det.reference_metric_ == pytest.approx(-math.log(0.8))
+    v = det.update(View(labels=np.array([1.0]), label_scores=np.array([0.5])))
+    assert v.statistic == pytest.approx(math.log(2) + math.log(0.8))
+    v = det.update(View(labels=np.array([1.0]), label_scores=np.array([0.0])))  # clipped
+    assert math.isfinite(v.statistic)
+    assert v.alarm
+    det = WindowedMetric(metric="mae", window_size=3, min_samples=1, tolerance=0.5)
+    det.fit(View(labels=np.array([1.0, 2.0]), label_scores=np.array([1.5, 2.5])))
+    v = det.update(
+        View(labels=np.array([0.0, 1.0, np.nan]), label_scores=np.array([1.0, 3.0, 1.0]))
+    )
+    assert v.statistic == pytest.approx(1.5 - 0.5)
+    assert v.alarm
+    v = det.update(View(labels=np.array([0.0]), label_scores=np.array([np.inf])))
+    assert v.statistic == math.inf
+    assert v.alarm
+
+
+def test_windowed_metric_needs_reference_labels():
+    with pytest.raises(ConfigError, match="reference"):
+        WindowedMetric().fit(View(scores=np.zeros(3)))
+
+
+def test_pickled_detector_keeps_its_window():
+    ref, views = make_stream(0, 3)
+    det = KS(features=("x0",), window_size=300, min_samples=50).fit(ref)
+    det.update(views[0])
+    clone = pickle.loads(pickle.dumps(det))
+    assert np.array_equal(clone.update(views[1]).statistic, det.update(views[1]).statistic)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        (PSI, {"n_bins": 1}, "PSI: n_bins=1 is not allowed; expected an int >= 2"),
+        (PSI, {"n_bins": True}, "PSI: n_bins=True is not allowed; expected an int >= 2"),
+        (
+            PSI,
+            {"threshold": 0.0},
+            "PSI: threshold=0.0 is not allowed; expected a number in (0.0, inf)",
+        ),
+        (PSI, {"features": "x"}, "PSI: features='x' is not allowed; expected None or a non-empty"),
+        (PSI, {"features": ("x", "x")}, "PSI: features=('x', 'x') is not allowed"),
+        (PSI, {"window_size": 0}, "PSI: window_size=0 is not allowed; expected an int >= 1"),
+        (
+            PSI,
+            {"window_size": 50},
+            "PSI: min_samples=100 is not allowed; expected an int in [1, 50]",
+        ),
+        (KS, {"alpha": 0.0}, "KS: alpha=0.0 is not allowed; expected a number in (0.0, 1.0)"),
+        (KS, {"alpha": float("nan")}, "KS: alpha=nan is not allowed"),
+        (ScorePSI, {"n_bins": 2.5}, "ScorePSI: n_bins=2.5 is not allowed; expected an int >= 2"),
+        (
+            WindowedMetric,
+            {"metric": "auc"},
+            "WindowedMetric: metric='auc' is not allowed; expected one of 'accuracy', 'log_loss'",
+        ),
+        (
+            WindowedMetric,
+            {"tolerance": -0.1},
+            "WindowedMetric: tolerance=-0.1 is not allowed; expected a number in [0.0, inf)",
+        ),
+    ],
+)
+def test_config_errors_name_key_value_and_allowed(cls, kwargs, message):
+    with pytest.raises(ConfigError) as info:
+        cls(**kwargs)
+    assert str(info.value).startswith(message)
+
+
+def test_registry_builds_detectors_and_suggests_names():
+    det = DETECTORS.make({"kind": "psi", "n_bins": 20})
+    assert det == PSI(n_bins=20)
+    assert repr(det) == "PSI(n_bins=20)"
+    with pytest.raises(ConfigError, match="Did you mean 'psi'"):
+        DETECTORS.make({"kind": "pis"})
