@@ -11,6 +11,7 @@ deployment is an event in the run's log.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -161,8 +162,11 @@ def _clock(env: simpy.Environment, dep: _Deployment, counts: np.ndarray, progres
 def _retrainer(env: simpy.Environment, dep: _Deployment):
     policy = dep.s.policy
     while True:
-        if isinstance(policy, Periodic):
-            yield env.timeout(policy.period_hours)
+        if isinstance(policy, Periodic):  # jobs start on a fixed grid: period, 2 period, ...
+            next_start = (
+                math.floor(env.now / policy.period_hours + 1e-9) + 1
+            ) * policy.period_hours
+            yield env.timeout(next_start - env.now)
         else:
             dep.signal = env.event()
             yield dep.signal

@@ -77,7 +77,9 @@ class Recorder:
         self.version = np.zeros(t, np.int64)
         self.offline = np.full((t, m, len(SPLITS)), np.nan)
         self.edges: np.ndarray | None = None  # inner score-bin edges (regression)
-        self._numeric = [s.kind is Kind.NUMERIC for s in schema]
+        numeric = np.array([s.kind is Kind.NUMERIC for s in schema], dtype=bool)
+        self._num_idx = np.flatnonzero(numeric)
+        self._cat_idx = np.flatnonzero(~numeric)
 
     def set_score_edges(self, reference_scores: np.ndarray) -> None:
         """Fix the score bins: equal bins of [0, 1] (binary) or of the reference's range."""
@@ -113,19 +115,20 @@ class Recorder:
             )
         if y.shape[0] == 0:
             return
-        for j, (spec, numeric) in enumerate(zip(self.schema, self._numeric, strict=True)):
-            col = columns[spec.name]
-            if numeric:
-                x = np.asarray(col, dtype=float)
-                nan = np.isnan(x)
-                self.feature_missing[k, j] = nan.mean()
-                fin = x[np.isfinite(x)]
-                if fin.size:
-                    self.feature_mean[k, j] = fin.mean()
-                    self.feature_std[k, j] = fin.std()
-            else:
-                c = np.asarray(col)
-                self.feature_missing[k, j] = np.mean((c == "") | (c == "None") | (c == "nan"))
+        num = self._num_idx
+        if num.size:  # all numeric features at once: one (F, n) array
+            x = np.array([columns[self.schema.names[j]] for j in num], dtype=float)
+            fin = np.isfinite(x)
+            cnt = fin.sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(fin, x, 0.0).sum(1) / cnt
+                dev = np.where(fin, x - mean[:, None], 0.0)
+                self.feature_mean[k, num] = mean
+                self.feature_std[k, num] = np.sqrt((dev * dev).sum(1) / cnt)
+            self.feature_missing[k, num] = np.isnan(x).mean(1)
+        for j in self._cat_idx:
+            c = np.asarray(columns[self.schema.names[j]])
+            self.feature_missing[k, j] = np.mean((c == "") | (c == "None") | (c == "nan"))
 
     def observe(self, k: int, y: np.ndarray, scores: np.ndarray) -> None:
         """Record the labels that arrived at tick `k` with the scores their rows were given."""

@@ -29,6 +29,7 @@ __all__ = [
     "check_schema",
     "check_world",
     "check_world_times",
+    "world_times",
     "yield_world_checks",
 ]
 
