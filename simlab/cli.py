@@ -14,7 +14,7 @@ __all__ = ["main"]
 
 
 class _Progress:
-    """Prints a progress line to stderr, only once a run has taken more than two seconds."""
+    """Prints a progress line to a terminal (stderr) once a run has taken over two seconds."""
 
     def __init__(self, label: str, *, quiet: bool = False):
         self.label = label
@@ -23,7 +23,7 @@ class _Progress:
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        if self.quiet:
+        if self.quiet or not sys.stderr.isatty():
             return
         elapsed = time.perf_counter() - self.t0
         if elapsed < 2.0 and done < total:
@@ -154,9 +154,13 @@ def _cmd_demo(args) -> int:
     print("What they show:")
     if lead.notnull().any():
         best = str(lead.idxmax().values)
+        text = f"{best} warned {_hours_text(float(lead.max()))} before the labels did (lead time)"
+        if "score_psi" in label_free and best != "score_psi":
+            score_lead = float(lead.sel(detector="score_psi"))
+            text += f"; the prediction-score monitor, {_hours_text(score_lead)}"
         print(
-            f"- Covariate shift: {best} warned {_hours_text(float(lead.max()))} before the labels "
-            f"did (lead time). The model extrapolates into inputs it never saw."
+            f"- Covariate shift: {text}. The model extrapolates into inputs it never saw, "
+            "and its scores show it long before any label comes back."
         )
     else:
         print("- Covariate shift: no label-free monitor warned before the labels did.")

@@ -177,11 +177,17 @@ def test_min_rows_gates_harm_and_label_alarm():
 
 
 def test_onset_between_ticks():
-    run = make_run(onset_hours=100.5, harm_hours=None, detectors={"a": [100.0, 101.0]})
+    run = make_run(onset_hours=100.5, harm_hours=None, detectors={"a": [100.0, 102.0]})
     assert hours(run, onset(run)) == [100.5]
-    assert hours(run, first_alarm(run)) == [101.0]
-    assert same(detection_delay(run).values.tolist(), [0.5])
+    assert hours(run, first_alarm(run)) == [102.0]
+    assert same(detection_delay(run).values.tolist(), [1.5])
     assert false_alarms(run).values.tolist() == [1]
+
+
+def test_an_alarm_standing_from_before_onset_is_not_a_detection():
+    run = make_run(onset_hours=100.0, harm_hours=None, detectors={"a": [99.0, 100.0, 101.0]})
+    assert same(detection_delay(run).values.tolist(), [float("nan")])
+    assert bool(missed(run).all())
 
 
 def test_onset_is_earliest_change_not_other_events():

@@ -159,7 +159,14 @@ class Verdict:
 
 @runtime_checkable
 class Detector(Protocol):
-    """Every monitor: ``fit(reference) -> self`` and ``update(view) -> Verdict``."""
+    """Every monitor: ``fit(reference) -> self`` and ``update(view) -> Verdict``.
+
+    Examples
+    --------
+    >>> from simlab.detectors import PSI
+    >>> isinstance(PSI(), Detector)
+    True
+    """
 
     name: str
     tags: ClassVar[Tags]
@@ -173,6 +180,21 @@ class BaseDetector(Component):
     """Boilerplate for detectors: fit check, feature selection and a summary statistic.
 
     Subclasses implement ``_fit(reference)`` and ``_update(view) -> Verdict``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Mean(BaseDetector):
+    ...     def __init__(self, *, limit=1.0):
+    ...         self.limit = limit
+    ...     def _fit(self, reference):
+    ...         self.mean_ = float(np.mean(reference.scores))
+    ...     def _update(self, view):
+    ...         d = abs(float(np.mean(view.scores)) - self.mean_)
+    ...         return Verdict(statistic=d, threshold=self.limit, alarm=d > self.limit)
+    >>> det = Mean().fit(View(scores=np.zeros(10)))
+    >>> det.update(View(scores=np.full(10, 2.0))).alarm
+    True
     """
 
     tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES)

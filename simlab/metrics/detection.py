@@ -176,7 +176,10 @@ def label_alarm_time(
 
 
 def first_alarm(run: xr.Dataset) -> xr.DataArray:
-    """Each detector's first alarm at or after onset.
+    """Each detector's first alarm that begins at or after onset.
+
+    An alarm raised before onset and still standing at onset does not count as a
+    detection: only a new alarm (a tick in alarm after one that was not) does.
 
     Parameters
     ----------
@@ -197,7 +200,10 @@ def first_alarm(run: xr.Dataset) -> xr.DataArray:
     110.0
     """
     after = run["time"] >= onset(run)
-    out = _earliest(run["time"], run["alarm"] & after, "time")
+    alarm = run["alarm"]
+    # an alarm raised before onset and still standing is a false alarm, not a detection
+    begins = alarm & ~alarm.shift(time=1, fill_value=False)
+    out = _earliest(run["time"], begins & after, "time")
     return out.assign_attrs(long_name="first alarm at or after onset").rename("first_alarm")
 
 

@@ -66,6 +66,13 @@ class Deployed:
         ``{"random": metrics, "time": metrics}``: what offline evaluation promised.
     reference
         A `View` of held-out rows (inputs, the model's scores, labels) that monitors fit on.
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> m = ModelAdapter().train(sea().sample(1000, 0.0, rng=0), version=0)
+    >>> isinstance(m, Deployed), m.scores(sea().sample(3, 0.0, rng=1).columns).shape
+    (True, (3,))
     """
 
     version: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simlab.detectors import KS, PSI, ScorePSI, WindowedMetric
 from simlab.registry import Registry
 from simlab.sim.delays import FixedDelay
 from simlab.sim.scenario import Scenario
@@ -23,12 +24,17 @@ ONSET = 3 * WEEK
 
 
 def _monitors():
-    from simlab.detectors import DETECTORS
+    """One monitor of each kind the issue names, at settings a careful team would use.
 
-    return tuple(
-        DETECTORS.make(spec)
-        for spec in ("psi", "ks", "score_psi", "windowed_metric")
-        if spec in DETECTORS
+    KS tests every tick, so its per-tick level is 0.001 (about one false alarm in six weeks
+    of hourly ticks); the labels monitor averages 5,000 labels so its noise (SE about 0.006)
+    sits well inside the 0.05 tolerance.
+    """
+    return (
+        PSI(),
+        KS(alpha=0.001),
+        ScorePSI(),
+        WindowedMetric(window_size=5000, min_samples=1000),
     )
 
 
@@ -52,6 +58,7 @@ def _base(world, *, name: str, description: str, **overrides) -> Scenario:
         "monitors": _monitors(),
         "delay": FixedDelay(hours=2 * WEEK),
         "horizon_hours": 8 * WEEK,
+        "train_rows": 10000,
         "name": name,
         "description": description,
     }

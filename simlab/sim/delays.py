@@ -24,7 +24,13 @@ def _hours(owner, key, value, *, positive=False):
 
 
 class Delay(Component):
-    """Base: ``draw(n, rng)`` gives each row's delay in hours; a share `never` never arrives."""
+    """Base: ``draw(n, rng)`` gives each row's delay in hours; a share `never` never arrives.
+
+    Examples
+    --------
+    >>> isinstance(FixedDelay(hours=1.0), Delay)
+    True
+    """
 
     never: float = 0.0
 

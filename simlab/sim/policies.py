@@ -20,7 +20,13 @@ def _hours(owner, key, value):
 
 
 class Policy(Component):
-    """Base: when to retrain, on how much labelled history, and how long a training job takes."""
+    """Base: when to retrain, on how much labelled history, and how long a training job takes.
+
+    Examples
+    --------
+    >>> isinstance(Periodic(period_hours=24.0), Policy), Never().retrains
+    (True, False)
+    """
 
     retrains = True
 

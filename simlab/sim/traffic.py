@@ -24,7 +24,13 @@ def _positive(owner, key, value, *, zero_ok=False):
 
 
 class Traffic(Component):
-    """Base: ``rate(t)`` rows per hour; ``counts(t, tick_hours, rng)`` rows per tick."""
+    """Base: ``rate(t)`` rows per hour; ``counts(t, tick_hours, rng)`` rows per tick.
+
+    Examples
+    --------
+    >>> isinstance(Constant(), Traffic)
+    True
+    """
 
     poisson: bool = True
 

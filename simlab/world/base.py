@@ -22,6 +22,12 @@ class World(Protocol):
     ``sample(n, t, rng)`` draws `n` rows at time `t` (hours) from the named streams in
     `rng`; ``proba(columns, t)`` is the true P(Y=1|x) (binary) or E[Y|x] (regression)
     at time `t`; ``events(horizon)`` lists every change it injects, sorted by start.
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> isinstance(sea(), World)
+    True
     """
 
     name: str

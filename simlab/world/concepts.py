@@ -73,7 +73,13 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 class Concept(Component):
-    """Base: ``proba(columns)`` is P(Y=1|x) (binary) or E[Y|x] (regression)."""
+    """Base: ``proba(columns)`` is P(Y=1|x) (binary) or E[Y|x] (regression).
+
+    Examples
+    --------
+    >>> isinstance(SEA(), Concept), Friedman().task.value
+    (True, 'regression')
+    """
 
     task: Task = Task.BINARY
     features: tuple[str, ...]

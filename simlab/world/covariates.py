@@ -39,7 +39,15 @@ def _vector(owner, key, value, d, *, positive=False) -> np.ndarray:
 
 
 class Block(Component):
-    """Base of covariate blocks: some features, drawn jointly, independent of other blocks."""
+    """Base of covariate blocks: some features, drawn jointly, independent of other blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> block = Uniform(features=("a", "b"))
+    >>> isinstance(block, Block), sorted(block.sample(3, np.random.default_rng(0)))
+    (True, ['a', 'b'])
+    """
 
     features: tuple[str, ...]
 

@@ -45,7 +45,14 @@ def _time(owner: str, key: str, value, *, positive: bool = False) -> float:
 
 
 class Schedule(Component):
-    """Base: ``weight(t)`` in [0, 1] and the episodes in which it changes."""
+    """Base: ``weight(t)`` in [0, 1] and the episodes in which it changes.
+
+    Examples
+    --------
+    >>> s = Gradual(start=10.0, width=4.0)
+    >>> isinstance(s, Schedule), s.blend, s.episodes(100.0)
+    (True, 'mix', [(10.0, 14.0)])
+    """
 
     blend: str = "mix"
 

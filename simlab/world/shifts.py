@@ -67,7 +67,15 @@ def _lerp_concepts(before, after, w):
 
 
 class Shift(Component):
-    """Base: a schedule bound to one of P(X), P(Y), P(Y|X)."""
+    """Base: a schedule bound to one of P(X), P(Y), P(Y|X).
+
+    Examples
+    --------
+    >>> from simlab.world import Sudden
+    >>> s = LabelShift(prior=0.2, schedule=Sudden(start=5.0))
+    >>> isinstance(s, Shift), s.kind.value
+    (True, 'label_shift')
+    """
 
     kind: EventKind
     schedule: Schedule
