@@ -311,3 +311,19 @@ def test_regression_runs_use_mae():
 def test_never_policy_keeps_version_zero():
     run = simulate(small(logistic(n_features=2), policy=Never()), seed=0)
     assert int(run.deployed_version.max()) == 0
+
+
+def test_zarr_round_trip(tmp_path):
+    pytest.importorskip("zarr")
+    import simlab
+
+    run = simulate(small(drift_world(), monitors=(PSI(),)), seed=0)
+    xr.testing.assert_identical(run, simlab.load(simlab.save(run, tmp_path / "run.zarr")))
+
+
+def test_save_refuses_unknown_suffix(tmp_path):
+    import simlab
+
+    run = simulate(small(drift_world()), seed=0)
+    with pytest.raises(ConfigError, match="ending in .nc or .zarr"):
+        simlab.save(run, tmp_path / "run.csv")

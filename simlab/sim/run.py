@@ -30,7 +30,7 @@ def save(run: xr.Dataset, path: str | Path) -> Path:
     if path.suffix == ".nc":
         run.to_netcdf(path, engine="netcdf4")
     elif path.suffix == ".zarr":
-        run.to_zarr(path, mode="w")
+        run.to_zarr(path, mode="w", zarr_format=2, consolidated=True)  # v2: strings have a spec
     else:
         raise ConfigError("path", str(path), "a file name ending in .nc or .zarr", owner="save")
     return path
