@@ -325,5 +325,5 @@ def test_save_refuses_unknown_suffix(tmp_path):
     import simlab
 
     run = simulate(small(drift_world()), seed=0)
-    with pytest.raises(ConfigError, match="ending in .nc or .zarr"):
+    with pytest.raises(ConfigError, match=r"ending in \.nc or \.zarr"):
         simlab.save(run, tmp_path / "run.csv")
