@@ -10,7 +10,15 @@ import pytest
 from scipy import stats
 
 from simlab.detectors import DETECTORS, KS, PSI, ScorePSI, View, WindowedMetric
-from simlab.detectors._kernels import PSI_EPS, Ring, bincount_2d, psi
+from simlab.detectors._kernels import (
+    PSI_EPS,
+    BucketSearch,
+    CodeWindow,
+    ECDFCoder,
+    Ring,
+    bincount_2d,
+    psi,
+)
 from simlab.errors import ConfigError, NotFittedError, SchemaError
 from simlab.testing._detector_checks import check_detector, make_stream, yield_detector_checks
 
@@ -58,6 +66,84 @@ def test_ring_keeps_the_last_rows_and_reports_evictions():
         pushed += chunk
         assert sorted(ring.values[:, 0].tolist()) == sorted(pushed[-4:])
         assert counts[0].tolist() == np.bincount(pushed[-4:], minlength=10).tolist()
+
+
+def _awkward(rng, n, kind):
+    """Values that stress a search: ties, ±inf, NaN, -0.0, subnormals, clusters, outliers."""
+    if kind == "normal":
+        x = rng.normal(size=n)
+    elif kind == "ties":
+        x = np.round(rng.normal(size=n), 1)
+    elif kind == "heavy":
+        x = rng.standard_cauchy(n) * 1e3
+    elif kind == "cluster":  # everything within 1e-9, plus extreme outliers
+        x = rng.normal(size=n) * 1e-9
+        x[:3] = [1e300, -1.7e308, 5e-324][: min(n, 3)]
+    else:  # "constant"
+        x = np.full(n, 3.0)
+    u = rng.uniform(size=n)
+    x[u < 0.03] = np.nan
+    x[(u >= 0.03) & (u < 0.04)] = np.inf
+    x[(u >= 0.04) & (u < 0.05)] = -np.inf
+    x[(u >= 0.05) & (u < 0.06)] = -0.0
+    return x
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+@pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "cluster", "constant"])
+def test_bucket_search_equals_searchsorted(kind, steps):
+    rng = np.random.default_rng(11)
+    keys = []
+    for size in (0, 1, 7, 600):
+        k = _awkward(rng, size, kind)
+        k = np.sort(k[~np.isnan(k)])
+        if k.size:
+            k = np.concatenate((k, np.nextafter(k[-1:], np.inf)))  # duplicates allowed
+        keys.append(np.sort(k))
+    offsets = np.cumsum([0] + [k.size + 3 for k in keys[:-1]])
+    nan_codes = [k.size + 1 for k in keys]
+    search = BucketSearch(keys, nan_codes, offsets, steps=steps)
+    for n in (0, 1, 500):
+        x = np.stack([_awkward(rng, n, kind) for _ in keys])
+        # Values equal to keys, on both sides of each key and beyond all of them.
+        for f, k in enumerate(keys):
+            if k.size and n:
+                picks = rng.choice(k, size=n // 4)
+                x[f, : n // 4] = picks
+                x[f, n // 4 : n // 2] = np.nextafter(picks, -np.inf)
+        got = search.search(x)
+        for f, k in enumerate(keys):
+            want = np.searchsorted(k, x[f], side="right") + offsets[f]
+            want[np.isnan(x[f])] = offsets[f] + nan_codes[f]
+            assert np.array_equal(got[f], want), (kind, f, n)
+
+
+def test_ecdf_coder_codes_match_their_definition():
+    rng = np.random.default_rng(12)
+    ref = np.concatenate((np.round(rng.normal(size=300), 1), [np.inf, -np.inf, 0.0, np.nan]))
+    coder = ECDFCoder(ref, n_cells=700)
+    x = np.concatenate((np.round(rng.normal(size=300), 2), [np.inf, -np.inf, -0.0, np.nan]))
+    u = coder.values_
+    i = np.searchsorted(u, x, side="left")
+    equal = (i < u.size) & (u[np.minimum(i, u.size - 1)] == x)
+    want = np.where(np.isnan(x), 699, 2 * i + equal)
+    assert np.array_equal(coder.codes(x), want)
+
+
+def test_code_window_counts_the_last_capacity_codes():
+    rng = np.random.default_rng(13)
+    window = CodeWindow(7, 3, n_cells=5)
+    pushed = np.empty((3, 0), dtype=np.intp)
+    for r in (0, 3, 2, 1, 4, 7, 9, 5, 6, 0, 2):
+        codes = rng.integers(0, 5, size=(3, r))
+        window.push(codes + window.offsets)
+        pushed = np.concatenate((pushed, codes), axis=1)
+        last = pushed[:, -7:]
+        assert window.size == last.shape[1]
+        want = [np.bincount(row, minlength=5).tolist() for row in last]
+        assert window.counts.tolist() == want
+        held = window.data[:, : window.size] - window.offsets
+        assert sorted(held.ravel().tolist()) == sorted(last.ravel().tolist())
 
 
 def test_psi_kernel_hand_value_and_floor():
@@ -191,6 +277,46 @@ def test_ks_matches_scipy_over_a_sliding_window_with_nan():
                 (800 + w.size) / (800 * w.size)
             )
             assert v.threshold[j] == pytest.approx(crit, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "cluster"])
+def test_ks_matches_scipy_with_ragged_ticks_and_awkward_values(kind):
+    rng = np.random.default_rng(14)
+    ref = np.stack([_awkward(rng, 700, kind) for _ in range(3)])
+    names = ("a", "b", "c")
+    det = KS(window_size=250, min_samples=1).fit(View(columns=dict(zip(names, ref, strict=True))))
+    seen = np.empty((3, 0))
+    for r in (40, 1, 0, 250, 130, 300, 77, 199):
+        x = np.stack([_awkward(rng, r, kind) for _ in range(3)])
+        if r:  # ties with the reference
+            x[:, : r // 3] = rng.choice(ref[0][~np.isnan(ref[0])], size=(3, r // 3))
+        seen = np.concatenate((seen, x), axis=1)
+        v = det.update(View(columns=dict(zip(names, x, strict=True))))
+        for j in range(3):
+            w = seen[j, -250:]
+            w = w[~np.isnan(w)]
+            if w.size == 0:
+                assert np.isnan(v.statistic[j])
+                continue
+            expected = stats.ks_2samp(ref[j][~np.isnan(ref[j])], w).statistic
+            assert abs(v.statistic[j] - expected) < 1e-12, (kind, r, j)
+
+
+def test_psi_with_categorical_and_numeric_features_slides_its_counts():
+    rng = np.random.default_rng(15)
+    ref = View(columns={"x": rng.normal(size=800), "c": rng.choice(["a", "b", "c"], 800)})
+    det = PSI(window_size=150, min_samples=1).fit(ref)
+    seen_x, seen_c = np.empty(0), np.empty(0, dtype=object)
+    for r in (60, 0, 100, 1, 300, 40):
+        x = rng.normal(0.5, size=r)
+        x[::9] = np.nan
+        c = rng.choice(np.array(["a", "b", "zz", None], dtype=object), r)
+        det.update(View(columns={"x": x, "c": c}))
+        seen_x, seen_c = np.concatenate((seen_x, x)), np.concatenate((seen_c, c))
+        for f, (name, seen) in enumerate((("c", seen_c), ("x", seen_x))):
+            binner = det.binners_[f]
+            want = np.bincount(binner.codes(seen[-150:]), minlength=det.n_cells_)
+            assert det.counts_[det.features_.index(name)].tolist() == want.tolist()
 
 
 def test_ks_false_alarm_rate_is_close_to_alpha():

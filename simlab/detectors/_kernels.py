@@ -1,8 +1,12 @@
 """The only home of the detectors' shared maths: binning, ring buffers, PSI and KS.
 
 Everything here is vectorised NumPy over the rows of a tick (a Python loop over
-features is allowed, a loop over rows never). Nothing here knows about `View`,
-`Verdict` or parameters' meaning beyond the small argument checks at the bottom.
+features is allowed, a loop over rows never). The per-tick paths are written for the
+engine's budget (one ``update`` per simulated hour, ~1,000 rows × 10 features): a few
+vector operations over the whole ``(features, rows)`` block to code a tick
+(`BucketSearch`), slice assignments to slide a window and one ``bincount`` to count it
+(`CodeWindow`), no sort; ``bench/detectors.py`` measures them. Nothing here knows about
+`View`, `Verdict` or parameters' meaning beyond the small argument checks at the bottom.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from simlab.errors import ConfigError
 
 __all__ = [
     "PSI_EPS",
+    "BucketSearch",
     "CategoricalBinner",
+    "CodeWindow",
     "ECDFCoder",
+    "KSDistance",
     "NumericBinner",
     "Ring",
     "bincount_2d",
@@ -27,6 +34,7 @@ __all__ = [
     "is_numeric",
     "ks_critical",
     "ks_from_codes",
+    "ks_from_counts",
     "psi",
 ]
 
@@ -52,9 +60,24 @@ def is_numeric(values: np.ndarray) -> bool:
 def _as_float(values) -> np.ndarray:
     """A float64 copy-or-view of a numeric column (``None`` in object arrays becomes NaN)."""
     a = np.asarray(values)
+    if a.dtype == np.float64:
+        return a
     if a.dtype.kind == "O":
         a = np.where(np.equal(a, None), np.nan, a)
     return np.asarray(a, dtype=np.float64)
+
+
+def _nan_padded(keys: np.ndarray, length: int) -> np.ndarray:
+    """`keys` (sorted, no NaN) followed by NaN up to `length` entries.
+
+    NumPy orders NaN after every number (``+inf`` included) in ``sort`` and
+    ``searchsorted``, so ``searchsorted(_nan_padded(keys, L), x, side="right")`` is the
+    number of keys ``<= x`` for a number ``x`` and ``L`` for NaN: the "missing" code
+    comes out of the same single search, with no ``isnan`` pass.
+    """
+    out = np.full(length, np.nan)
+    out[: keys.size] = keys
+    return out
 
 
 class NumericBinner:
@@ -93,13 +116,11 @@ class NumericBinner:
         else:
             self.edges_ = np.empty(0)
         self.n_cells = self.edges_.size + 2
+        self._keys = _nan_padded(self.edges_, self.n_cells - 1)
 
     def codes(self, values) -> np.ndarray:
         """Bin index of every value (``n_cells - 1`` for NaN)."""
-        x = _as_float(values)
-        codes = np.searchsorted(self.edges_, x, side="right")
-        codes[np.isnan(x)] = self.n_cells - 1
-        return codes
+        return np.searchsorted(self._keys, _as_float(values), side="right")
 
 
 class CategoricalBinner:
@@ -165,7 +186,8 @@ class ECDFCoder:
     ``x`` gets code ``2i + 1`` if ``x == u_i`` and ``2i`` if ``u_{i-1} < x < u_i``
     (``u_{-1} = -inf``, ``u_K = +inf``); NaN gets ``n_cells - 1``. Codes are monotone
     in ``x``, and two values with the same code have the same reference ECDF value and
-    nothing of the reference between them, which is all `ks_from_codes` uses.
+    nothing of the reference between them, which is all `KSDistance` uses. A code is
+    found with a single ``searchsorted`` (see `codes`).
 
     Parameters
     ----------
@@ -179,6 +201,11 @@ class ECDFCoder:
     ----------
     n_
         Non-NaN reference values.
+    values_
+        The sorted unique non-NaN reference values.
+    keys_
+        The search keys ``u_0, u_0⁺, u_1, u_1⁺, ...`` (``u⁺``: the next float after
+        ``u``; none after +inf): a value's code is the number of keys ``<= x``.
     table_
         ``(n_cells, 2)``: per code, the reference ECDF at the value and just below it.
 
@@ -206,22 +233,167 @@ class ECDFCoder:
         right[1 : 2 * k : 2] = cdf  # equal to u_i: the jump
         left[1 : 2 * k : 2] = below[:-1]
         self.table_ = np.stack((right, left), axis=1)
+        # Code 2i + [x == u_i] is the number of keys <= x among u_0 < u_0⁺ < u_1 < u_1⁺ ...
+        # where u⁺ is the next float after u: x == u_i counts u_i but not u_i⁺, and
+        # u_{i-1} < x < u_i counts u_{i-1}⁺ <= x. +inf has no successor (nothing is above
+        # it); NaN padding sends NaN to n_cells - 1 (see `_nan_padded`).
+        keys = np.empty(2 * k)
+        keys[0::2] = self.values_
+        keys[1::2] = np.nextafter(self.values_, np.inf)
+        self.keys_ = keys[: 2 * k - 1] if k and np.isposinf(self.values_[-1]) else keys
+        self._keys = _nan_padded(self.keys_, self.n_cells - 1)
 
     def codes(self, values) -> np.ndarray:
         """The code of every value."""
-        x = _as_float(values)
-        k = self.values_.size
-        # Searching sorted keys is several times faster (predictable branches).
-        order = np.argsort(x)
-        i = np.empty(x.shape, dtype=np.intp)
-        i[order] = np.searchsorted(self.values_, x[order], side="left")
-        if k:
-            equal = (i < k) & (self.values_[np.minimum(i, k - 1)] == x)
-        else:
-            equal = np.zeros(x.shape, dtype=bool)
-        codes = (2 * i + equal).astype(np.int32)
-        codes[np.isnan(x)] = self.n_cells - 1
-        return codes
+        return np.searchsorted(self._keys, _as_float(values), side="right")
+
+
+class BucketSearch:
+    """``searchsorted(keys[f], x[f], side="right")`` for every feature of a tick at once.
+
+    The same numbers as one ``searchsorted`` per feature, several times faster on fresh
+    data: a binary search over unsorted values mispredicts a branch at almost every
+    level, while here every step is one vector operation over the whole
+    ``(features, rows)`` block. The bulk of each feature's keys is cut into equal
+    buckets (the values beyond it share the two end buckets). A value's bucket ``φ(x)``
+    is computed with the same floating-point operations as the keys' buckets, so ``φ``
+    is monotone and ``table[φ(x)]``, the number of keys in earlier buckets, is a lower
+    bound on the answer. A scan of `steps` comparisons with the following keys finishes
+    it; the few values still short (more than `steps` keys below them in their bucket)
+    get a few more steps, and a plain ``searchsorted`` if even that is not enough.
+    Exact for every input, ±inf included, whatever the keys' distribution (a crowded
+    one is only slower).
+
+    Parameters
+    ----------
+    keys
+        Per feature, the sorted keys (no NaN; ±inf allowed, duplicates allowed).
+    nan_codes
+        Per feature, the code of NaN.
+    offsets
+        Per feature, added to every code (as `CodeWindow.offsets`); increasing, with
+        ``offsets[f + 1] - offsets[f] > len(keys[f])``.
+    steps
+        Keys compared after the table look-up (2 covers a value and its successor, the
+        key pairs of `ECDFCoder`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = BucketSearch([np.array([1.0, 2.0, 2.0, 3.0])], [9], [0])
+    >>> s.search(np.array([[0.0, 1.0, 2.0, 2.5, np.inf, np.nan]])).tolist()
+    [[0, 1, 3, 3, 4, 9]]
+    """
+
+    def __init__(self, keys: Sequence[np.ndarray], nan_codes, offsets, steps: int = 2):
+        keys = [np.asarray(k, dtype=np.float64) for k in keys]
+        n_features = len(keys)
+        offsets = np.asarray(offsets, dtype=np.intp).reshape(n_features)
+        if np.any(offsets[1:] - offsets[:-1] <= [k.size for k in keys[:-1]]):
+            raise ValueError("BucketSearch: the offsets leave no room for the keys")
+        self.steps = int(steps)
+        longest = max((k.size for k in keys), default=0)
+        # Keys laid out at the callers' offsets: the scan's position is the answer, and
+        # the NaN after each feature's keys stops it (NaN compares false).
+        end = int(offsets[-1]) + keys[-1].size + 1 if n_features else 0
+        self.flat_keys = np.full(end, np.nan)
+        self.rows = []
+        bulk = np.tile([0.0, 1.0], (n_features, 1))  # per feature, the span cut evenly
+        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
+            self.flat_keys[offset : offset + k.size] = k
+            self.rows.append(self.flat_keys[offset : offset + k.size + 1])
+            finite = k[np.isfinite(k)]
+            if finite.size:
+                # The bulk (all but 0.1% of the keys at either end) maps onto buckets
+                # 1 .. n_buckets - 1; the rest share the two end buckets.
+                tail = int(0.001 * (finite.size - 1))
+                bulk[f] = finite[tail], finite[finite.size - 1 - tail]
+        # Small key sets get enough buckets that none holds more than `steps` keys, when
+        # that takes no more than 4096: then no value can fall short and `search` skips
+        # the check (PSI's bin edges); large ones get four buckets per key, capped.
+        size = 64
+        while size < 4 * longest and size < 16384:
+            size *= 2
+        while True:
+            self._build(keys, offsets, size, bulk)
+            if not self.crowded or size >= 4096:
+                break
+            size *= 2
+        self.bucket_offsets = np.arange(n_features, dtype=np.intp)[:, None] * size
+        self.offsets = offsets
+        self.nan_codes = (np.asarray(nan_codes, dtype=np.intp) + offsets)[:, None]
+
+    def _build(self, keys, offsets, size: int, bulk: np.ndarray) -> None:
+        """The map to `size` buckets and the table of the keys in earlier buckets."""
+        self.n_buckets = size
+        self.low = np.zeros((len(keys), 1))
+        self.scale = np.ones((len(keys), 1))
+        table = np.empty((len(keys), size), dtype=np.intp)
+        self.crowded = False
+        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
+            a, b = float(bulk[f, 0]), float(bulk[f, 1])
+            with np.errstate(all="ignore"):  # any finite positive scale is exact
+                scale = float(np.float64(size - 2) / (np.float64(b) - a)) if b > a else 1.0
+                if not (math.isfinite(scale) and scale > 0):
+                    scale = 1.0
+                low = a - 1.0 / scale
+            self.low[f, 0] = low if math.isfinite(low) else a
+            self.scale[f, 0] = scale
+            buckets, _ = self._buckets(k[None, :], self.low[f : f + 1], self.scale[f : f + 1])
+            first = np.searchsorted(buckets[0], np.arange(size + 1), side="left")
+            table[f] = offset + first[:-1]
+            self.crowded |= bool(k.size) and int(np.max(np.diff(first))) > self.steps
+        self.table = table.ravel()
+
+    def _buckets(self, x: np.ndarray, low: np.ndarray, scale: np.ndarray):
+        """Each value's bucket, and whether there was any NaN (in bucket 0)."""
+        with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
+            t = x - low
+            t *= scale
+        np.clip(t, 0.0, self.n_buckets - 1, out=t)  # NaN stays NaN
+        nan = None
+        if np.isnan(t.sum()):  # every other value is finite now
+            nan = np.isnan(t)
+            t[nan] = 0.0
+        return t.astype(np.intp), nan
+
+    def search(self, x: np.ndarray) -> np.ndarray:
+        """``(features, rows)`` codes of a ``(features, rows)`` float64 block."""
+        b, nan = self._buckets(x, self.low, self.scale)
+        b += self.bucket_offsets
+        flat_keys = self.flat_keys
+        c = self.table[b]
+        for _ in range(self.steps):
+            c += flat_keys[c] <= x
+        if self.crowded:  # a bucket holds more than `steps` keys: x may still be short
+            short = np.flatnonzero(flat_keys[c] <= x)
+            if short.size:
+                self._finish(c.ravel(), x.ravel(), short, x.shape[1])
+        if nan is not None:
+            np.copyto(c, self.nan_codes, where=nan)
+        return c
+
+    def _finish(self, c: np.ndarray, x: np.ndarray, short: np.ndarray, n: int) -> None:
+        """Complete the codes ``c[short]`` (flat views), still below their answer."""
+        flat_keys = self.flat_keys
+        cs, xs = c[short], x[short]
+        for _ in range(8):  # a few more scan steps, on these values only
+            more = flat_keys[cs] <= xs
+            if not more.any():
+                c[short] = cs
+                return
+            cs += more
+        c[short] = cs
+        short = short[flat_keys[cs] <= xs]  # a crowded bucket: search the rest
+        if not short.size:
+            return
+        feature = short // n
+        bounds = np.searchsorted(feature, np.arange(feature[-1] + 2))
+        values = x[short]
+        for f in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            part = slice(bounds[f], bounds[f + 1])
+            found = np.searchsorted(self.rows[f], values[part], side="right")
+            c[short[part]] = found + self.offsets[f]
 
 
 # --------------------------------------------------------------------------- windows
@@ -273,17 +445,105 @@ class Ring:
         r = rows.shape[0]
         if r == 0:
             return self.data[:0].copy()
-        if r >= self.capacity:
-            evicted = np.concatenate((self.data, rows[: r - self.capacity]))
-            self.data = rows[r - self.capacity :].copy()
-            self.pos, self.size = 0, self.capacity
+        cap, pos = self.capacity, self.pos
+        if r >= cap:
+            evicted = np.concatenate((self.data, rows[: r - cap]))
+            self.data = rows[r - cap :].copy()
+            self.pos, self.size = 0, cap
             return evicted
-        idx = (self.pos + np.arange(r)) % self.capacity
-        evicted = self.data[idx]
-        self.data[idx] = rows
-        self.pos = (self.pos + r) % self.capacity
-        self.size = min(self.size + r, self.capacity)
+        # At most two contiguous slices: [pos, pos + r) and its wrap-around [0, end - cap).
+        end = pos + r
+        if end <= cap:
+            evicted = self.data[pos:end].copy()
+            self.data[pos:end] = rows
+        else:
+            evicted = np.concatenate((self.data[pos:], self.data[: end - cap]))
+            self.data[pos:] = rows[: cap - pos]
+            self.data[: end - cap] = rows[cap - pos :]
+        self.pos = end % cap
+        self.size = min(self.size + r, cap)
         return evicted
+
+
+class CodeWindow:
+    """The last `capacity` codes of each of `n_features` features, and their counts.
+
+    A sliding window of integer codes (bin indices, `ECDFCoder` codes) kept as a
+    ``(features, capacity)`` ring, so a tick enters with at most two slice assignments,
+    together with ``counts``, the ``(features, n_cells)`` histogram of the codes held.
+    Codes travel *flat*, ``code + feature · n_cells`` (add `offsets`), so that one
+    ``bincount`` counts every feature: the counts are updated with one ``bincount`` of the
+    codes that enter and one of the codes that leave, or recounted from the ring when a
+    push replaces all of it.
+
+    Parameters
+    ----------
+    capacity
+        Codes kept per feature (the window size).
+    n_features
+        Features (rows of the ring).
+    n_cells
+        Codes are in ``[0, n_cells)``.
+
+    Attributes
+    ----------
+    data
+        ``(n_features, capacity)`` flat codes ``code + feature · n_cells``, in storage
+        order (not time order); only the first `size` columns are meaningful until full.
+    counts
+        ``(n_features, n_cells)`` int64 counts of the codes held (updated in place).
+    offsets
+        ``(n_features, 1)``: ``feature · n_cells``, to add to codes to make them flat.
+    size
+        Codes held per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = CodeWindow(3, 2, n_cells=4)
+    >>> w.push(np.array([[0, 1], [3, 3]]) + w.offsets)
+    >>> w.push(np.array([[2, 2], [0, 1]]) + w.offsets)
+    >>> w.size, w.counts.tolist()
+    (3, [[0, 1, 2, 0], [1, 1, 0, 1]])
+    """
+
+    def __init__(self, capacity: int, n_features: int, n_cells: int):
+        self.capacity = int(capacity)
+        self.n_cells = int(n_cells)
+        self.data = np.zeros((n_features, self.capacity), dtype=np.intp)
+        self.counts = np.zeros((n_features, self.n_cells), dtype=np.int64)
+        self.offsets = (np.arange(n_features, dtype=np.intp) * self.n_cells)[:, None]
+        self.pos = 0  # next slot to write; while not full, pos == size
+        self.size = 0
+
+    def _count(self, flat: np.ndarray) -> np.ndarray:
+        return np.bincount(flat.ravel(), minlength=self.counts.size).reshape(self.counts.shape)
+
+    def push(self, flat: np.ndarray) -> None:
+        """Append a ``(n_features, rows)`` array of flat codes; the oldest codes leave."""
+        r = flat.shape[1]
+        if r == 0:
+            return
+        cap, pos = self.capacity, self.pos
+        if r >= cap:
+            self.data[...] = flat[:, r - cap :]
+            self.pos, self.size = 0, cap
+            self.counts[...] = self._count(self.data)
+            return
+        end = pos + r
+        # While the ring is not full, pos == size and slots [pos, cap) hold nothing yet;
+        # wrapped-around slots [0, end - cap) always hold the oldest codes.
+        if self.size == cap:
+            self.counts -= self._count(self.data[:, pos : min(end, cap)])
+        if end <= cap:
+            self.data[:, pos:end] = flat
+        else:
+            self.counts -= self._count(self.data[:, : end - cap])
+            self.data[:, pos:] = flat[:, : cap - pos]
+            self.data[:, : end - cap] = flat[:, cap - pos :]
+        self.counts += self._count(flat)
+        self.pos = end % cap
+        self.size = min(self.size + r, cap)
 
 
 def bincount_2d(codes: np.ndarray, n_cells: int) -> np.ndarray:
@@ -323,6 +583,78 @@ def psi(p: np.ndarray, q: np.ndarray, eps: float = PSI_EPS) -> np.ndarray:
     return np.sum((p - q) * np.log(p / q), axis=-1)
 
 
+class KSDistance:
+    """Two-sample KS statistic per feature from a window's histogram of `ECDFCoder` codes.
+
+    Parameters
+    ----------
+    right
+        ``(features, n_cells - 1)``: the reference ECDF at each code, the first column of
+        `ECDFCoder.table_` without NaN's cell.
+
+    Notes
+    -----
+    Codes refine the line into cells (each reference value, and each open gap between
+    neighbours) on which the reference ECDF ``F`` is constant. With ``cum[c]`` the
+    window values with code ``<= c``, the window ECDF on cell ``c`` is at most
+    ``cum[c] / m`` and, just below the cell, ``cum[c - 1] / m``, where ``F`` equals its
+    value on cell ``c - 1``. Both ECDFs are step functions, so
+    ``sup |F − G| = max_c |right[c] − cum[c] / m|`` over the grid, whatever cells the
+    window occupies: no sort, O(cells) vector operations per feature. It is evaluated as
+    ``max_c |m · right[c] − cum[c]| / m``, with ``m · right`` kept from one call to the
+    next while ``m`` does not change; the result is within a few units in the last place
+    of `scipy.stats.ks_2samp`'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = ECDFCoder(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> counts = np.bincount(c.codes(np.array([3.5, 4.5])), minlength=c.n_cells)
+    >>> d, m = KSDistance(c.table_[None, :-1, 0])(counts[None])
+    >>> float(d[0]), int(m[0])
+    (0.75, 2)
+    """
+
+    def __init__(self, right: np.ndarray):
+        self.right = np.ascontiguousarray(right, dtype=np.float64)
+        self.m = None
+        self.scaled = None
+
+    def __call__(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The statistic (nan where the window has no non-NaN value) and ``m``, per feature.
+
+        `counts` is ``(features, n_cells)``, its last cell NaN's (ignored).
+        """
+        n_grid = self.right.shape[1]
+        cum = np.cumsum(counts[:, :n_grid], axis=1)
+        m = cum[:, -1]
+        if self.m is None or not np.array_equal(m, self.m):
+            self.m = m
+            self.scaled = self.right * m[:, None]
+        gap = self.scaled - cum
+        np.abs(gap, out=gap)
+        stat = gap.max(axis=1) / np.maximum(m, 1)
+        return np.where(m > 0, stat, np.nan), m
+
+
+def ks_from_counts(counts: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sample KS statistic per feature from a window's histogram of `ECDFCoder` codes.
+
+    A one-off `KSDistance` (see there): `counts` is ``(features, n_cells)``, `right` the
+    reference ECDF on the first ``n_cells - 1`` codes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = ECDFCoder(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> counts = np.bincount(c.codes(np.array([3.5, 4.5])), minlength=c.n_cells)
+    >>> d, m = ks_from_counts(counts[None], c.table_[None, :-1, 0])
+    >>> float(d[0]), int(m[0])
+    (0.75, 2)
+    """
+    return KSDistance(right[:, : counts.shape[1] - 1])(counts)
+
+
 def ks_from_codes(
     codes: np.ndarray, table: np.ndarray, nan_code: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -340,8 +672,7 @@ def ks_from_codes(
     Returns
     -------
     statistic, m
-        The KS statistic (nan where the window has no non-NaN value) and the number of
-        non-NaN window values, per feature.
+        As `ks_from_counts`, which does the work on the codes' histogram.
 
     Examples
     --------
@@ -355,29 +686,8 @@ def ks_from_codes(
     k, size = codes.shape
     if size == 0:
         return np.full(k, np.nan), np.zeros(k, dtype=np.int64)
-    n_cells = table.shape[1]
-    m = np.count_nonzero(codes != nan_code, axis=1)
-    # Sorted rows plus a per-feature offset: one globally sorted 1-D array.
-    flat = (np.sort(codes, axis=1) + (np.arange(k) * n_cells)[:, None]).ravel()
-    is_last = np.ones(flat.size, dtype=bool)
-    is_last[:-1] = flat[1:] != flat[:-1]
-    ends = np.flatnonzero(is_last)  # last position of each group of equal codes
-    group = flat[ends]
-    feature = group // n_cells
-    offset = feature * size
-    inv_m = (1.0 / np.maximum(m, 1))[feature]
-    at = table.reshape(-1, 2)[group]
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    gap = np.maximum(
-        np.abs(at[:, 0] - (ends + 1 - offset) * inv_m),
-        np.abs(at[:, 1] - (starts - offset) * inv_m),
-    )
-    gap[group - feature * n_cells == nan_code] = 0.0
-    first_group = np.flatnonzero(np.concatenate(([True], feature[1:] != feature[:-1])))
-    stat = np.maximum.reduceat(gap, first_group)
-    return np.where(m > 0, stat, np.nan), m
+    counts = bincount_2d(np.ascontiguousarray(codes.T), nan_code + 1)
+    return ks_from_counts(counts, table[:, : nan_code + 1, 0])
 
 
 def ks_critical(alpha: float, n: np.ndarray, m: np.ndarray) -> np.ndarray:

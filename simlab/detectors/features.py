@@ -7,17 +7,19 @@ from typing import ClassVar
 import numpy as np
 
 from simlab.detectors._kernels import (
+    BucketSearch,
     CategoricalBinner,
+    CodeWindow,
     ECDFCoder,
+    KSDistance,
     NumericBinner,
-    Ring,
+    _as_float,
     bincount_2d,
     check_features,
     check_int,
     check_real,
     is_numeric,
     ks_critical,
-    ks_from_codes,
     psi,
 )
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
@@ -51,24 +53,37 @@ def _select(owner: str, features, reference: View) -> list[str]:
     return names
 
 
-def _stack_codes(owner: str, coders: list, names: list[str], view: View) -> np.ndarray:
-    """``(rows, features)`` codes of a view's monitored columns."""
-    n = None
-    cols = []
-    for name, coder in zip(names, coders, strict=True):
-        if name not in view.columns:
+def _columns(owner: str, names: list[str], view: View) -> tuple[list[np.ndarray], int]:
+    """The view's monitored columns, checked to be present and of one length."""
+    columns = view.columns
+    out = []
+    for name in names:
+        if name not in columns:
             raise SchemaError(f"{owner}: column {name!r} is missing from the view")
-        values = view.columns[name]
-        if n is not None and values.shape[0] != n:
-            raise SchemaError(f"{owner}: column {name!r} has {values.shape[0]} rows, not {n}")
-        n = values.shape[0]
-        try:
-            cols.append(coder.codes(values))
-        except (TypeError, ValueError) as exc:
+        values = columns[name]
+        if out and values.shape[0] != out[0].shape[0]:
             raise SchemaError(
-                f"{owner}: column {name!r} (dtype {values.dtype}) cannot be binned: {exc}"
-            ) from exc
-    return np.stack(cols, axis=1) if cols else np.empty((0, 0), dtype=np.intp)
+                f"{owner}: column {name!r} has {values.shape[0]} rows, not {out[0].shape[0]}"
+            )
+        out.append(values)
+    return out, out[0].shape[0]
+
+
+def _unbinnable(owner: str, name: str, values: np.ndarray, exc: Exception) -> SchemaError:
+    return SchemaError(f"{owner}: column {name!r} (dtype {values.dtype}) cannot be binned: {exc}")
+
+
+def _floats(owner: str, names: list[str], columns: list[np.ndarray], n: int) -> np.ndarray:
+    """``(features, rows)`` float64 block of numeric columns (None becomes NaN)."""
+    if all(values.dtype == np.float64 for values in columns):
+        return np.array(columns)
+    x = np.empty((len(columns), n))
+    for f, (name, values) in enumerate(zip(names, columns, strict=True)):
+        try:
+            x[f] = _as_float(values)
+        except (TypeError, ValueError) as exc:
+            raise _unbinnable(owner, name, values, exc) from exc
+    return x
 
 
 @DETECTORS.register("psi")
@@ -96,12 +111,16 @@ class PSI(BaseDetector):
         The monitored columns, in the order of the statistic.
     binners_
         One binner per feature (quantile edges or categories).
+    numeric_
+        Positions of the numeric features in `features_`.
+    search_
+        Bins a tick's numeric features (a `BucketSearch` over the binners' edges).
     reference_props_
         ``(feature, bin)`` reference proportions (padded bins are 0).
     counts_
-        ``(feature, bin)`` counts of the window.
+        ``(feature, bin)`` counts of the window (``window_.counts``).
     window_
-        The ring buffer of the window's bin codes.
+        The window's bin codes (a ``(feature, window_size)`` ring) and their counts.
 
     Notes
     -----
@@ -120,9 +139,11 @@ class PSI(BaseDetector):
     ``B − 1`` degrees of freedom and ``1/N = 1/n + 1/m``, so its mean is about
     ``(B − 1)(1/n + 1/m)`` (0.011 for 10 bins, n = 5000, m = 1000).
 
-    Updates cost O(rows) per feature: the new rows are binned with ``searchsorted``,
-    pushed into the ring buffer, and the window's counts are adjusted with one
-    ``bincount`` of the rows that enter and one of the rows that leave.
+    Updates cost O(rows) per feature, in vector operations over all numeric features at
+    once: the new rows are binned (`BucketSearch`, the numbers of ``searchsorted`` on
+    the edges), pushed into the ring buffer with slice assignments, and the window's
+    counts are adjusted with one ``bincount`` of the codes that enter and one of the
+    codes that leave.
 
     References
     ----------
@@ -174,24 +195,51 @@ class PSI(BaseDetector):
             for f in self.features_
         ]
         self.n_cells_ = max(b.n_cells for b in self.binners_)
-        codes = _stack_codes("PSI", self.binners_, self.features_, reference)
-        self.reference_props_ = bincount_2d(codes, self.n_cells_) / codes.shape[0]
-        k = len(self.features_)
-        self.window_ = Ring(self.window_size, k, dtype=np.intp, fill=-1)
-        self.counts_ = np.zeros((k, self.n_cells_), dtype=np.int64)
+        columns = [reference.columns[f] for f in self.features_]
+        codes = np.stack([b.codes(c) for b, c in zip(self.binners_, columns, strict=True)])
+        self.reference_props_ = bincount_2d(codes.T, self.n_cells_) / codes.shape[1]
+        self.window_ = CodeWindow(self.window_size, len(self.features_), self.n_cells_)
+        numeric = [i for i, b in enumerate(self.binners_) if isinstance(b, NumericBinner)]
+        self.numeric_ = numeric
+        self.search_ = BucketSearch(
+            [self.binners_[i].edges_ for i in numeric],
+            [self.binners_[i].n_cells - 1 for i in numeric],
+            self.window_.offsets[numeric, 0],
+            steps=1,
+        )
+
+    @property
+    def counts_(self) -> np.ndarray:
+        """``(feature, bin)`` counts of the window."""
+        return self.window_.counts
+
+    def _codes(self, view: View) -> np.ndarray:
+        """Flat ``(feature, rows)`` codes of a view (see `CodeWindow`)."""
+        names = self.features_
+        columns, n = _columns("PSI", names, view)
+        numeric = self.numeric_
+        if len(numeric) == len(names):
+            return self.search_.search(_floats("PSI", names, columns, n))
+        flat = np.empty((len(names), n), dtype=np.intp)
+        if numeric:
+            x = _floats("PSI", [names[i] for i in numeric], [columns[i] for i in numeric], n)
+            flat[numeric] = self.search_.search(x)
+        for f, (name, values, binner) in enumerate(zip(names, columns, self.binners_, strict=True)):
+            if f not in numeric:
+                try:
+                    flat[f] = binner.codes(values) + f * self.n_cells_
+                except (TypeError, ValueError) as exc:
+                    raise _unbinnable("PSI", name, values, exc) from exc
+        return flat
 
     def _update(self, view: View) -> Verdict:
-        codes = _stack_codes("PSI", self.binners_, self.features_, view)
-        if codes.shape[0]:
-            evicted = self.window_.push(codes)
-            self.counts_ += bincount_2d(codes, self.n_cells_)
-            self.counts_ -= bincount_2d(evicted, self.n_cells_)
+        self.window_.push(self._codes(view))
         k = len(self.features_)
         threshold = np.full(k, float(self.threshold))
         size = self.window_.size
         if size < self.min_samples:
             return Verdict(statistic=np.full(k, np.nan), threshold=threshold, alarm=False)
-        statistic = psi(self.counts_ / size, self.reference_props_)
+        statistic = psi(self.window_.counts / size, self.reference_props_)
         return Verdict(statistic, threshold, bool(np.any(statistic > threshold)))
 
     @classmethod
@@ -223,8 +271,12 @@ class KS(BaseDetector):
         The tested columns, in the order of the statistic.
     coders_
         One `ECDFCoder` per feature (the sorted unique reference values).
+    distance_
+        The statistic from the window's counts (a `KSDistance` over the reference ECDF).
+    search_
+        Codes a tick's values (a `BucketSearch` over the coders' keys).
     window_
-        The ring buffer of the window's codes.
+        The window's codes (a ``(feature, window_size)`` ring) and their counts.
 
     Notes
     -----
@@ -240,12 +292,15 @@ class KS(BaseDetector):
     values.
 
     Each incoming value is stored as its code in the sorted unique reference values
-    (twice its insertion index, plus one if it equals that reference value). Codes
-    are monotone, and the reference ECDF is constant across values that share a code,
-    so the supremum can be read from the window's sorted codes alone: per group of
-    equal codes, ``|F_n − G_m|`` at the group's top value and just below its bottom
-    value. An update therefore costs O(rows · log n) to code the new rows and
-    O(w log w) for the window of ``w`` rows, whatever the reference size.
+    (twice its insertion index, plus one if it equals that reference value), found for
+    all features at once by `BucketSearch`. Codes are monotone, and the reference ECDF is
+    constant across values that share a code, so the supremum can be read from the
+    window's histogram of codes alone: ``max_c |F_n(c) − cum_c / m|`` over the code grid,
+    with ``cum_c`` the window values of code ``<= c`` (`KSDistance`). The histogram
+    slides with the window (one ``bincount`` of the codes that enter, one of those that
+    leave), so an update costs O(rows) to code the new rows (a bucket look-up and a
+    short scan) and O(n) vector operations per feature for the statistic, with no sort
+    of the window.
 
     References
     ----------
@@ -308,15 +363,19 @@ class KS(BaseDetector):
                 "reference", f"all NaN in {empty}", "at least one non-NaN value", owner="KS"
             )
         self.table_ = np.stack([c.table_ for c in self.coders_])
+        self.distance_ = KSDistance(self.table_[:, :-1, 0])
         self.n_reference_ = np.array([c.n_ for c in self.coders_])
-        self.window_ = Ring(self.window_size, len(names), dtype=np.int32, fill=-1)
+        self.window_ = CodeWindow(self.window_size, len(names), self.n_cells_)
+        self.search_ = BucketSearch(
+            [c.keys_ for c in self.coders_],
+            [self.n_cells_ - 1] * len(names),
+            self.window_.offsets[:, 0],
+        )
 
     def _update(self, view: View) -> Verdict:
-        codes = _stack_codes("KS", self.coders_, self.features_, view)
-        self.window_.push(codes)
-        stat, m = ks_from_codes(
-            np.ascontiguousarray(self.window_.values.T), self.table_, self.n_cells_ - 1
-        )
+        columns, n = _columns("KS", self.features_, view)
+        self.window_.push(self.search_.search(_floats("KS", self.features_, columns, n)))
+        stat, m = self.distance_(self.window_.counts)
         k = len(self.features_)
         threshold = ks_critical(self.alpha / k, self.n_reference_, m)
         short = m < self.min_samples

@@ -6,7 +6,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from simlab.detectors._kernels import NumericBinner, Ring, bincount_2d, check_int, check_real, psi
+from simlab.detectors._kernels import (
+    BucketSearch,
+    CodeWindow,
+    NumericBinner,
+    _as_float,
+    bincount_2d,
+    check_int,
+    check_real,
+    psi,
+)
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
 
@@ -37,7 +46,9 @@ class ScorePSI(BaseDetector):
     counts_
         Window counts per bin.
     window_
-        The ring buffer of the window's bin codes.
+        The window's bin codes (a ring buffer) and their counts.
+    search_
+        Bins a tick's scores (a `BucketSearch` over the bins' edges).
 
     Notes
     -----
@@ -106,19 +117,20 @@ class ScorePSI(BaseDetector):
         self.binner_ = NumericBinner(scores, self.n_bins)
         codes = self.binner_.codes(scores)[:, None]
         self.reference_props_ = bincount_2d(codes, self.binner_.n_cells)[0] / codes.shape[0]
-        self.window_ = Ring(self.window_size, 1, dtype=np.intp, fill=-1)
-        self.counts_ = np.zeros(self.binner_.n_cells, dtype=np.int64)
+        self.window_ = CodeWindow(self.window_size, 1, self.binner_.n_cells)
+        self.search_ = BucketSearch([self.binner_.edges_], [self.binner_.n_cells - 1], [0], steps=1)
+
+    @property
+    def counts_(self) -> np.ndarray:
+        """Window counts per bin."""
+        return self.window_.counts[0]
 
     def _update(self, view: View) -> Verdict:
-        codes = self.binner_.codes(self._scores(view))[:, None]
-        if codes.shape[0]:
-            evicted = self.window_.push(codes)
-            self.counts_ += bincount_2d(codes, self.binner_.n_cells)[0]
-            self.counts_ -= bincount_2d(evicted, self.binner_.n_cells)[0]
+        self.window_.push(self.search_.search(_as_float(self._scores(view))[None, :]))
         threshold = float(self.threshold)
         if self.window_.size < self.min_samples:
             return Verdict(statistic=float("nan"), threshold=threshold, alarm=False)
-        statistic = float(psi(self.counts_ / self.window_.size, self.reference_props_))
+        statistic = float(psi(self.window_.counts[0] / self.window_.size, self.reference_props_))
         return Verdict(statistic, threshold, statistic > threshold)
 
     @classmethod
