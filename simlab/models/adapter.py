@@ -6,6 +6,7 @@ import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import clone
 
 from simlab.batch import Batch
@@ -89,9 +90,11 @@ class Deployed:
         x = self.serving_pipeline_.transform(columns)
         if x.shape[0] == 0:
             return np.empty(0)
-        if self.task == "binary":
-            return self.estimator_.predict_proba(x)[:, 1]
-        return np.asarray(self.estimator_.predict(x), dtype=float)
+        # the pipeline imputes every non-finite value, so scikit-learn's finiteness scan is moot
+        with config_context(assume_finite=True):
+            if self.task == "binary":
+                return self.estimator_.predict_proba(x)[:, 1]
+            return np.asarray(self.estimator_.predict(x), dtype=float)
 
 
 def _metrics(task, y, s) -> np.ndarray:
@@ -180,7 +183,6 @@ class ModelAdapter(Component):
         return clone(self.estimator)
 
     def to_dict(self):
-        spec = super().to_dict()
         if not isinstance(self.estimator, str):
             raise ConfigError(
                 "estimator",
@@ -188,7 +190,7 @@ class ModelAdapter(Component):
                 "a registered name (an estimator object is not JSON-able; use a name and params)",
                 owner="ModelAdapter",
             )
-        return spec
+        return super().to_dict()
 
     def check_task(self, task: str) -> None:
         """Raise `ConfigError` unless the estimator can serve this task."""

@@ -58,8 +58,17 @@ def binary_sums(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     y = np.asarray(y)
     s = np.asarray(scores, dtype=float)
-    p = np.clip(np.nan_to_num(s, nan=0.5), EPS, 1 - EPS)
     pos = y == 1
+    if s.size and s.min() >= 0.0 and s.max() <= 1.0:  # the usual case: no NaN, all in [0, 1]
+        q = np.where(pos, s, 1.0 - s)
+        np.maximum(q, EPS, out=q)
+        b = (s * N_AUC_BINS).astype(np.int64)
+        np.minimum(b, N_AUC_BINS - 1, out=b)
+        b += pos * N_AUC_BINS
+        sums = np.array([y.shape[0], np.count_nonzero((s >= 0.5) == pos), -np.log(q).sum()])
+        hist = np.bincount(b, minlength=2 * N_AUC_BINS).reshape(2, N_AUC_BINS)
+        return sums, hist
+    p = np.clip(np.nan_to_num(s, nan=0.5), EPS, 1 - EPS)
     correct = np.where(pos, s >= 0.5, s < 0.5)
     ll = -np.log(np.where(pos, p, 1.0 - p))
     ll = np.where(np.isnan(s), -np.log(EPS), ll)

@@ -1,0 +1,83 @@
+"""Models as deployed things: pipelines, training, offline evaluation, and the shared scoring maths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import log_loss, roc_auc_score
+
+from simlab import ConfigError, NotFittedError
+from simlab.models import FeaturePipeline, ModelAdapter
+from simlab.models.scoring import N_AUC_BINS, auc_from_hist, binary_sums, metrics_from_sums
+from simlab.world import credit, logistic
+
+
+def test_binary_sums_match_sklearn_and_both_paths_agree():
+    g = np.random.default_rng(0)
+    y = g.integers(0, 2, 5000)
+    s = np.clip(0.5 * y + 0.5 * g.random(5000), 0, 1)
+    sums, hist = binary_sums(y, s)
+    acc, ll, auc = metrics_from_sums("binary", sums, hist)
+    assert acc == pytest.approx(np.mean((s >= 0.5) == y))
+    assert ll == pytest.approx(log_loss(y, s), rel=1e-9)
+    # binned AUC: ties within a bin count 1/2, so the error is at most the share of
+    # positive-negative pairs that share a bin (~1/N_AUC_BINS for spread scores)
+    assert auc == pytest.approx(roc_auc_score(y, s), abs=2.0 / N_AUC_BINS)
+    # the general path (taken when a NaN is present) gives the same sums on the other rows
+    sums2, hist2 = binary_sums(np.append(y, 0), np.append(s, np.nan))
+    np.testing.assert_array_equal(hist, hist2)
+    assert sums2[0] == sums[0] + 1
+    assert sums2[1] == sums[1]
+    assert sums2[2] == pytest.approx(sums[2] - np.log(1e-15))
+
+
+def test_auc_of_an_empty_class_is_nan():
+    assert np.isnan(auc_from_hist(np.array([[0, 0], [1, 2]])))
+
+
+def test_pipeline_imputes_and_encodes_without_crashing():
+    p = FeaturePipeline(impute="median").fit(
+        {"a": np.array([1.0, 2.0, 10.0]), "c": np.array(["u", "v", "u"])}
+    )
+    x = p.transform({"a": np.array([np.nan, np.inf, 3.0]), "c": np.array(["w", "v", "u"])})
+    np.testing.assert_array_equal(x, [[2.0, 0, 0], [2.0, 0, 1], [3.0, 1, 0]])
+    with pytest.raises(NotFittedError):
+        FeaturePipeline().transform({"a": np.zeros(1)})
+    with pytest.raises(ConfigError, match="impute='mode'"):
+        FeaturePipeline(impute="mode")
+
+
+def test_training_is_a_fresh_clone_every_time():
+    batch = logistic(n_features=3).sample(3000, 0.0, rng=0)
+    est = RandomForestClassifier(n_estimators=5, random_state=0)
+    adapter = ModelAdapter(estimator=est)
+    a = adapter.train(batch, version=0, rng=0)
+    b = adapter.train(batch, version=1, rng=0)
+    assert a.estimator_ is not b.estimator_
+    assert a.estimator_ is not est
+    assert not hasattr(est, "estimators_")  # the user's estimator is never fitted
+    assert a.version == 0
+    assert b.version == 1
+
+
+def test_offline_reports_both_splits_and_reference_is_the_holdout():
+    batch = credit().sample(4000, 0.0, rng=0)
+    m = ModelAdapter(estimator="gradient_boosting", params={"max_iter": 20}).train(
+        batch, version=0, rng=1
+    )
+    assert set(m.offline) == {"random", "time"}
+    assert m.reference.n == 800  # holdout 0.2 of 4,000, the last rows in time
+    np.testing.assert_array_equal(m.reference.labels, batch.y[-800:])
+    assert 0.5 < m.offline["random"][0] <= 1.0
+
+
+def test_model_errors():
+    with pytest.raises(ConfigError, match="Did you mean 'random_forest'"):
+        ModelAdapter(estimator="random_forrest")
+    with pytest.raises(ConfigError, match="holdout=1.5"):
+        ModelAdapter(holdout=1.5)
+    with pytest.raises(ConfigError, match="predict_proba"):
+        ModelAdapter(estimator="linear_svc").check_task("binary")
+    with pytest.raises(ConfigError, match="not JSON-able"):
+        ModelAdapter(estimator=RandomForestClassifier()).to_dict()
