@@ -1,4 +1,4 @@
-"""Models as deployed things: pipelines, training, offline evaluation, and the shared scoring maths."""
+"""Deployed models: pipelines, training, offline evaluation, and the shared scoring maths."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_offline_reports_both_splits_and_reference_is_the_holdout():
 def test_model_errors():
     with pytest.raises(ConfigError, match="Did you mean 'random_forest'"):
         ModelAdapter(estimator="random_forrest")
-    with pytest.raises(ConfigError, match="holdout=1.5"):
+    with pytest.raises(ConfigError, match=r"holdout=1\.5"):
         ModelAdapter(holdout=1.5)
     with pytest.raises(ConfigError, match="predict_proba"):
         ModelAdapter(estimator="linear_svc").check_task("binary")
