@@ -10,10 +10,18 @@ import numpy as np
 
 from simlab.errors import SchemaError
 
-__all__ = ["Batch"]
+__all__ = ["Batch", "readonly"]
 
 
-def _frozen(a) -> np.ndarray:
+def readonly(a) -> np.ndarray:
+    """A read-only view of `a` (the array itself if it already is read-only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> readonly(np.zeros(2)).flags.writeable
+    False
+    """
     a = np.asarray(a)
     if a.flags.writeable:
         a = a.view()
@@ -52,18 +60,18 @@ class Batch:
     row_id: np.ndarray = field(default=None)
 
     def __post_init__(self):
-        y = _frozen(self.y)
+        y = readonly(self.y)
         n = y.shape[0] if y.ndim else 0
         if y.ndim != 1:
             raise SchemaError(f"y must be 1-D, got shape {y.shape}")
         cols = {}
         for name, col in self.columns.items():
-            col = _frozen(col)
+            col = readonly(col)
             if col.ndim != 1 or col.shape[0] != n:
                 raise SchemaError(f"column {name!r} has shape {col.shape}; expected ({n},) like y")
             cols[name] = col
         row_id = np.arange(n, dtype=np.int64) if self.row_id is None else self.row_id
-        row_id = _frozen(row_id)
+        row_id = readonly(row_id)
         if row_id.shape != (n,):
             raise SchemaError(f"row_id has shape {row_id.shape}; expected ({n},)")
         object.__setattr__(self, "t", float(self.t))

@@ -10,6 +10,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from simlab.batch import readonly
 from simlab.errors import ConfigError, NotFittedError
 from simlab.params import Component
 from simlab.registry import Registry
@@ -57,13 +58,7 @@ class Tags:
 
 
 def _ro(a):
-    if a is None:
-        return None
-    a = np.asarray(a)
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
+    return None if a is None else readonly(a)
 
 
 @dataclass(frozen=True, slots=True)
