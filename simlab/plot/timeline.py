@@ -185,6 +185,9 @@ def timeline(run: xr.Dataset, *, metric: str | None = None, ax: Axes | None = No
                 ha="center", va="bottom", fontsize=9)  # fmt: skip
 
     units = run["true_metric"].attrs.get("units", "")
+    # the units attr lists every metric ("accuracy: 1, log_loss: nats"): show this one's
+    per_metric = dict(part.split(": ", 1) for part in units.split(", ") if ": " in part)
+    units = per_metric.get(name, units)
     ax.set_ylabel(f"{name} [{units}]" if units else name)
     ax.set_xlabel(run["time"].attrs.get("long_name", "time"))
     ax.set_title(_title(run))
