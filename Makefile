@@ -28,6 +28,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/detectors.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
