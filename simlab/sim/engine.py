@@ -88,8 +88,7 @@ class _Deployment:
         self.events.append(
             Event(EventKind.TRAIN, window[0], window[1], source="model", detail=detail)
         )
-        if version > 0:
-            self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
+        self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
 
     def labelled_history(self, now: float, window_hours: float) -> Batch | None:
         while self.history and self.history[0]["t"].max() < now - window_hours:

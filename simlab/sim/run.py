@@ -64,7 +64,7 @@ class RunAccessor:
     >>> from simlab.world import sea
     >>> run = simulate(Scenario(world=sea(), horizon_hours=24.0, train_rows=500))
     >>> [e.kind.value for e in run.simlab.events()]
-    ['train']
+    ['train', 'deploy']
     >>> run.simlab.scenario()["horizon_hours"]
     24.0
     """
