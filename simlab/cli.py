@@ -151,7 +151,16 @@ def _cmd_demo(args) -> int:
         if str(run_a.detector_watches.sel(detector=d).values) != "labels"
     ]
     lead = rep_a.lead_hours.sel(detector=label_free)
+    metric = run_a.attrs["primary_metric"]
+    worst = [float(r.true_metric.sel(metric=metric).min()) for r in (run_a, run_b)]
+    offline = float(
+        run_a.offline_metric.sel(metric=metric, split=run_a.attrs["reference_split"])[0]
+    )
     print("What they show:")
+    print(
+        f"- The same harm twice: {metric} promised {offline:.2f} offline, fell to "
+        f"{worst[0]:.2f} under covariate shift and {worst[1]:.2f} under concept drift."
+    )
     if lead.notnull().any():
         best = str(lead.idxmax().values)
         text = f"{best} warned {_hours_text(float(lead.max()))} before the labels did (lead time)"

@@ -104,7 +104,7 @@ def covariate_extrapolation() -> Scenario:
 
 @SCENARIOS.register("silent_concept_drift")
 def silent_concept_drift() -> Scenario:
-    """Pure concept drift of similar harm: P(X) never moves, so label-free monitors are blind.
+    """Pure concept drift of the same harm: P(X) never moves, so label-free monitors are blind.
 
     Examples
     --------
@@ -113,7 +113,7 @@ def silent_concept_drift() -> Scenario:
     """
     after = Logistic(
         features=FEATURES,
-        coef=(-0.25, -1.0, 0.75, -0.5, 0.25),
+        coef=(-1.5, 1.0, 0.75, -0.5, 0.25),
         intercept=0.8,
         quadratic=(-0.8, 0.0, 0.0, 0.0, 0.0),
     )
@@ -122,8 +122,9 @@ def silent_concept_drift() -> Scenario:
         _curved_world((shift,)),
         name="silent_concept_drift",
         description=(
-            "x0's effect flips over two days while P(X) stays put: no input or score monitor "
-            "can see it; only labels do, two weeks late."
+            "The effects of x0 and x1 flip over two days while P(X) stays put: the same harm "
+            "as the covariate story (accuracy falls to about 0.4), but no input or score "
+            "monitor can see it; only labels do, two weeks late."
         ),
     )
 
