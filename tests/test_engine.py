@@ -28,7 +28,17 @@ from simlab.sim import (
     simulate,
 )
 from simlab.testing._run_checks import check_run
-from simlab.world import ConceptShift, Gaussian, Incremental, Logistic, Sudden, hyperplane, logistic
+from simlab.world import (
+    CausalWorld,
+    ConceptShift,
+    Gaussian,
+    Incremental,
+    Linear,
+    Logistic,
+    Sudden,
+    hyperplane,
+    logistic,
+)
 
 
 class Spy(BaseDetector):
@@ -268,9 +278,6 @@ def test_unknown_world_is_an_unknown_name():
 
 
 def test_regression_runs_use_mae():
-    world = logistic(n_features=2).clone()
-    from simlab.world import CausalWorld, Linear
-
     reg = CausalWorld(
         covariates=(Gaussian(features=("a", "b")),),
         concept=Linear(features=("a", "b"), coef=(1.0, 2.0)),
@@ -285,11 +292,10 @@ def test_regression_runs_use_mae():
     run = simulate(s, seed=0)
     check_run(run)
     assert list(run.metric.values) == ["mae"]
-    # noise sd 1: the best MAE is E|N(0,1)| = 0.798
-    assert (
-        abs(float(run.true_metric.sel(metric="mae").isel(time=-1)) - math.sqrt(2 / math.pi)) < 0.05
-    )
-    assert world is not None
+    # noise sd 1: the best MAE is E|N(0,1)| = 0.798; a 24-h window holds ~24,000 rows, so the
+    # SE of the mean absolute error is about 0.6 / sqrt(24,000) = 0.004 (plus the fit's own error)
+    mae = float(run.true_metric.sel(metric="mae").isel(time=-1))
+    assert abs(mae - math.sqrt(2 / math.pi)) < 0.03
 
 
 def test_never_policy_keeps_version_zero():

@@ -83,10 +83,14 @@ def test_demo_story_holds(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "3 of 3 label-free monitors stayed silent" in out
+    assert "The same harm twice" in out
     cov = simlab.load(tmp_path / "covariate_extrapolation" / "run.nc")
     report = simlab.evaluate(cov)
     lead = report.lead_hours.sel(detector="score_psi")
     assert float(lead) > 7 * 24  # days before the two-week-late labels
-    con = simlab.evaluate(simlab.load(tmp_path / "silent_concept_drift" / "run.nc"))
+    con_run = simlab.load(tmp_path / "silent_concept_drift" / "run.nc")
+    worst = [float(r.true_metric.sel(metric="accuracy").min()) for r in (cov, con_run)]
+    assert abs(worst[0] - worst[1]) < 0.05  # the two stories do the same harm
+    con = simlab.evaluate(con_run)
     label_lag = (con.label_alarm - con.onset) / np.timedelta64(1, "h")
     assert 14 * 24 <= float(label_lag) <= 17 * 24
