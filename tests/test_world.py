@@ -806,3 +806,20 @@ def test_check_world_catches_a_world_that_ignores_its_seed():
     )
     with pytest.raises(AssertionError, match="seeds 7 and 8"):
         check_world(broken)
+
+
+@pytest.mark.parametrize(
+    ("make", "key"),
+    [
+        (lambda: SEA(threshold="8"), "threshold"),
+        (
+            lambda: Hyperplane(features=("a", "b"), weights=(1, 1), threshold=float("nan")),
+            "threshold",
+        ),
+        (lambda: Linear(features=("a",), coef=(1,), intercept="x"), "intercept"),
+        (lambda: Logistic(features=("a",), coef=(1,), intercept=float("inf")), "intercept"),
+    ],
+)
+def test_concept_numbers_must_be_finite(make, key):
+    with pytest.raises(ConfigError, match=f"{key}=.* expected a finite number"):
+        make()

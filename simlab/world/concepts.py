@@ -53,6 +53,12 @@ def _prob(owner, key, value) -> float:
     return float(value)
 
 
+def _finite(owner, key, value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(key, value, "a finite number", owner=owner)
+    return float(value)
+
+
 def _nonneg(owner, key, value) -> float:
     if (
         not isinstance(value, (int, float))
@@ -149,8 +155,7 @@ class Logistic(Concept):
         d = len(self._features)
         self._coef = _coef("Logistic", "coef", coef, d)
         self._quad = None if quadratic is None else _coef("Logistic", "quadratic", quadratic, d)
-        if not math.isfinite(intercept):
-            raise ConfigError("intercept", intercept, "a finite number", owner="Logistic")
+        _finite("Logistic", "intercept", intercept)
 
     def logit(self, columns) -> np.ndarray:
         """The log-odds of each row."""
@@ -209,6 +214,7 @@ class Linear(Concept):
         self.noise = noise
         self._features = _features("Linear", features)
         self._coef = _coef("Linear", "coef", coef, len(self._features))
+        _finite("Linear", "intercept", intercept)
         _nonneg("Linear", "noise", noise)
 
     def proba(self, columns):
@@ -253,7 +259,11 @@ class Hyperplane(Concept):
         self.noise = noise
         self._features = _features("Hyperplane", features)
         self._weights = _coef("Hyperplane", "weights", weights, len(self._features))
-        self._threshold = float(self._weights.sum() / 2) if threshold is None else float(threshold)
+        self._threshold = (
+            float(self._weights.sum() / 2)
+            if threshold is None
+            else _finite("Hyperplane", "threshold", threshold)
+        )
         if _prob("Hyperplane", "noise", noise) > 0.5:
             raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="Hyperplane")
 
@@ -306,8 +316,7 @@ class SEA(Concept):
         self._features = _features("SEA", features, 2)
         if _prob("SEA", "noise", noise) > 0.5:
             raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="SEA")
-        if not math.isfinite(threshold):
-            raise ConfigError("threshold", threshold, "a finite number", owner="SEA")
+        _finite("SEA", "threshold", threshold)
 
     def proba(self, columns):
         s = _col(columns, self._features[0]) + _col(columns, self._features[1])
