@@ -55,11 +55,15 @@ def _when(run, value) -> str:
 
 def summary(run, report) -> str:
     """A plain-text table of one run's detection results."""
+    no_change = bool(np.isnat(report.onset.values))
+    benign = not no_change and bool(np.isnat(report.harm.values))
     lines = [
         f"scenario  {run.attrs.get('scenario_name', '?')}  (seed {run.attrs['seed']}, "
         f"{int(run.n_rows.sum()):,} rows over {_hours_text(run.attrs['horizon_hours'])})",
         f"onset {_when(run, report.onset.values)}   harm {_when(run, report.harm.values)}   "
-        f"label alarm {_when(run, report.label_alarm.values)}",
+        f"label alarm {_when(run, report.label_alarm.values)}"
+        + ("   (no change: every alarm is a false alarm)" if no_change else "")
+        + ("   (benign: the change never did harm)" if benign else ""),
     ]
     metric = run.attrs["primary_metric"]
     off = float(run.offline_metric.sel(metric=metric, split=run.attrs["reference_split"])[0])
@@ -75,7 +79,12 @@ def summary(run, report) -> str:
         for name in run.detector.values:
             r = report.sel(detector=name)
             first = r.first_alarm.values
-            first_text = "missed" if np.isnat(first) else _hours_text(run.simlab.hours(first))
+            if no_change:
+                first_text = "-"
+            elif np.isnat(first):
+                first_text = "missed"
+            else:
+                first_text = _hours_text(run.simlab.hours(first))
             lines.append(
                 f"{name:<18}{run.detector_watches.sel(detector=name).values!s:<10}"
                 f"{first_text:>13}{_hours_text(float(r.delay_hours)):>10}"

@@ -94,3 +94,14 @@ def test_demo_story_holds(tmp_path, capsys):
     con = simlab.evaluate(con_run)
     label_lag = (con.label_alarm - con.onset) / np.timedelta64(1, "h")
     assert 14 * 24 <= float(label_lag) <= 17 * 24
+
+
+def test_summary_says_when_there_is_nothing_to_detect(tmp_path, capsys):
+    toml = tmp_path / "quiet.toml"
+    toml.write_text(
+        'extends = "no_change"\nname = "quiet"\nhorizon_hours = 48\ntrain_rows = 1000\n'
+    )
+    assert main(["run", str(toml), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "no change: every alarm is a false alarm" in out
+    assert "missed" not in out
