@@ -31,8 +31,10 @@ from simlab.testing._run_checks import check_run
 from simlab.world import (
     CausalWorld,
     ConceptShift,
+    CovariateShift,
     Gaussian,
     Incremental,
+    LabelShift,
     Linear,
     Logistic,
     Sudden,
@@ -317,3 +319,60 @@ def test_save_refuses_unknown_suffix(tmp_path):
     run = simulate(small(drift_world()), seed=0)
     with pytest.raises(ConfigError, match=r"ending in \.nc or \.zarr"):
         simlab.save(run, tmp_path / "run.csv")
+
+
+def test_alarm_at_an_onset_between_whole_hours_is_a_detection():
+    # tick times and event times share one rounding rule, so tick 29 (8.7 h) is the onset tick
+    world = logistic(n_features=2).clone(
+        shifts=(CovariateShift(features=("x0",), mean=5.0, schedule=Sudden(start=8.7)),)
+    )
+    s = small(
+        world,
+        tick_hours=0.3,
+        horizon_hours=15.0,
+        monitors=(PSI(window_size=50, min_samples=50, n_bins=4, threshold=1.0),),
+    )
+    report = evaluate(simulate(s, seed=0))
+    assert float(report.delay_hours.sel(detector="psi")) == pytest.approx(0.0)
+    assert int(report.false_alarms.sel(detector="psi")) == 0
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Periodic(period_hours=24.0, window_hours=24.0, job_hours=1.0, min_rows=100),
+        OnAlarm(
+            detector="psi", cooldown_hours=48.0, window_hours=24.0, job_hours=1.0, min_rows=100
+        ),
+    ],
+    ids=["periodic", "on_alarm"],
+)
+def test_a_deployment_at_hour_t_serves_tick_t(policy):
+    world = logistic(n_features=2).clone(
+        shifts=(CovariateShift(features=("x0",), mean=3.0, schedule=Sudden(start=30.0)),)
+    )
+    s = small(world, delay=FixedDelay(hours=0.0), monitors=(PSI(),), policy=policy)
+    run = simulate(s, seed=0)
+    deploys = run.event_start.where(run.event_kind == "deploy", drop=True).values[1:]
+    assert len(deploys) >= 1
+    for when in deploys:
+        k = int(run.tick.sel(time=when))
+        assert (
+            int(run.deployed_version.isel(time=k)) == int(run.deployed_version.isel(time=k - 1)) + 1
+        )
+
+
+def test_a_training_job_on_one_class_fails_visibly_and_the_run_goes_on():
+    from simlab.world import gaussian_classes
+
+    world = gaussian_classes(shifts=(LabelShift(prior=0.0, schedule=Sudden(start=10.0)),))
+    s = small(
+        world,
+        delay=FixedDelay(hours=0.0),
+        policy=Periodic(period_hours=48.0, window_hours=24.0, job_hours=1.0, min_rows=100),
+    )
+    run = simulate(s, seed=0)
+    failed = run.event_source.where(run.event_kind == "train", drop=True).values.tolist()
+    assert "failed" in failed
+    assert "both classes" in str(run.event_detail.values[run.event_source.values == "failed"][0])
+    assert int(run.deployed_version.max()) == 0

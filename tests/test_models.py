@@ -81,3 +81,35 @@ def test_model_errors():
         ModelAdapter(estimator="linear_svc").check_task("binary")
     with pytest.raises(ConfigError, match="not JSON-able"):
         ModelAdapter(estimator=RandomForestClassifier()).to_dict()
+
+
+def test_training_needs_both_classes():
+    batch = logistic(n_features=2).sample(500, 0.0, rng=0)
+    one = batch.replace(y=np.zeros(500, dtype=np.int8))
+    with pytest.raises(ConfigError, match="both classes 0 and 1"):
+        ModelAdapter().train(one, version=0, task="binary")
+
+
+def test_model_features_reach_custom_pipelines():
+    batch = logistic(n_features=3).sample(2000, 0.0, rng=0)
+    m = ModelAdapter(
+        features=("x0", "x1"),
+        training=FeaturePipeline(impute="median"),
+        serving=FeaturePipeline(impute="zero"),
+    ).train(batch, version=0)
+    assert m.training_pipeline_.features_ == ("x0", "x1")
+    assert m.serving_pipeline_.features_ == ("x0", "x1")
+    assert m.scores(batch.columns).shape == (2000,)
+    with pytest.raises(ConfigError, match=r"training\.features"):
+        ModelAdapter(features=("x0",), training=FeaturePipeline(features=("x1",)))
+
+
+def test_unknown_estimator_parameter_is_named():
+    with pytest.raises(ConfigError, match=r"Cx=1\.0 .*did you mean 'C'"):
+        ModelAdapter(estimator="logistic_regression", params={"Cx": 1.0})
+
+
+def test_pipeline_names_a_missing_column():
+    p = FeaturePipeline().fit({"a": np.zeros(3), "b": np.zeros(3)})
+    with pytest.raises(ConfigError, match="columns='a'"):
+        p.transform({"b": np.zeros(3)})

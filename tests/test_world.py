@@ -823,3 +823,14 @@ def test_check_world_catches_a_world_that_ignores_its_seed():
 def test_concept_numbers_must_be_finite(make, key):
     with pytest.raises(ConfigError, match=f"{key}=.* expected a finite number"):
         make()
+
+
+def test_covariate_shift_refuses_mixed_or_misshapen_changes():
+    s = Sudden(start=1.0)
+    with pytest.raises(ConfigError, match=r"p=.*None when mean, scale or corr is given"):
+        CovariateShift(features=("c",), p=(0.9, 0.1), mean=3.0, schedule=s)
+    with pytest.raises(ConfigError, match=r"mean=\(1, 2, 3\).*one number, or 2"):
+        CovariateShift(features=("a", "b"), mean=(1, 2, 3), schedule=s)
+    only_p = CovariateShift(features=("c",), p=(0.9, 0.1), schedule=s)
+    assert math.isnan(only_p.magnitude())
+    assert only_p.events(10.0)[0].detail["p"] == [0.9, 0.1]

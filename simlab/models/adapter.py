@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass, field
 
@@ -26,7 +27,14 @@ MODELS: Registry = Registry("model")
 def _sk(path: str):
     def factory(**params):
         module, _, name = path.rpartition(".")
-        return getattr(importlib.import_module(module), name)(**params)
+        cls = getattr(importlib.import_module(module), name)
+        allowed = sorted(cls().get_params())
+        for key, value in params.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(key, value, f"a parameter of {name}: {allowed}{hint}", owner=name)
+        return cls(**params)
 
     factory.__name__ = path.rpartition(".")[2]
     factory.__doc__ = f"Build `{path}` with the given parameters."
@@ -168,6 +176,18 @@ class ModelAdapter(Component):
             v = getattr(self, key)
             if v is not None and not isinstance(v, FeaturePipeline):
                 raise ConfigError(key, v, "None or a FeaturePipeline", owner="ModelAdapter")
+            if (
+                v is not None
+                and features is not None
+                and v.features is not None
+                and tuple(v.features) != tuple(features)
+            ):
+                raise ConfigError(
+                    f"{key}.features",
+                    v.features,
+                    f"None or the model's features {tuple(features)}",
+                    owner="ModelAdapter",
+                )
         self._prototype = self._make()
 
     def _make(self):
@@ -204,8 +224,24 @@ class ModelAdapter(Component):
         if task == "regression" and not hasattr(self._prototype, "predict"):
             raise ConfigError("estimator", self.estimator, "a regressor", owner="ModelAdapter")
 
-    def _fit(self, columns, y, rng):
-        training = (self.training or FeaturePipeline(features=self.features)).clone()
+    def _pipeline(self, spec: FeaturePipeline | None) -> FeaturePipeline:
+        """A fresh, unfitted pipeline reading the model's features."""
+        spec = spec or FeaturePipeline()
+        if self.features is not None and spec.features is None:
+            return spec.clone(features=tuple(self.features))
+        return spec.clone()
+
+    def _fit(self, columns, y, rng, task):
+        if task == "binary":
+            classes = np.unique(y)
+            if classes.size < 2:
+                raise ConfigError(
+                    "y",
+                    f"only class {classes.tolist()} in {len(y)} training rows",
+                    "training rows of both classes 0 and 1",
+                    owner="ModelAdapter",
+                )
+        training = self._pipeline(self.training)
         training.fit(columns)
         est = clone(self._prototype)
         if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
@@ -231,8 +267,10 @@ class ModelAdapter(Component):
         if n - n_test < 2:
             raise ConfigError("train_rows", n, "enough rows to train (>= 10)", owner="ModelAdapter")
         head, tail = batch.take(slice(0, n - n_test)), batch.take(slice(n - n_test, n))
-        est, training = self._fit(head.columns, head.y, g)
-        serving = training if self.serving is None else self.serving.clone().fit(head.columns)
+        est, training = self._fit(head.columns, head.y, g, task)
+        serving = (
+            training if self.serving is None else self._pipeline(self.serving).fit(head.columns)
+        )
         deployed = Deployed(
             version=version,
             trained_at=float(batch.t if trained_at is None else trained_at),
@@ -244,7 +282,7 @@ class ModelAdapter(Component):
         tail_scores = deployed.scores(tail.columns)
         perm = g.permutation(n)
         rnd_train, rnd_test = batch.take(perm[: n - n_test]), batch.take(perm[n - n_test :])
-        est_r, pipe_r = self._fit(rnd_train.columns, rnd_train.y, g)
+        est_r, pipe_r = self._fit(rnd_train.columns, rnd_train.y, g, task)
         x_r = pipe_r.transform(rnd_test.columns)
         rnd_scores = est_r.predict_proba(x_r)[:, 1] if task == "binary" else est_r.predict(x_r)
         offline = {

@@ -104,14 +104,18 @@ class FeaturePipeline(Component):
         """The model matrix ``(n, n_outputs_)`` for these columns."""
         if not hasattr(self, "features_"):
             raise NotFittedError("FeaturePipeline is not fitted; call fit(columns) first")
+        missing = [f for f in self.features_ if f not in columns]
+        if missing:
+            raise ConfigError(
+                "columns",
+                missing[0],
+                f"the columns the pipeline was fitted on {list(self.features_)}",
+                owner="FeaturePipeline",
+            )
         n = len(np.asarray(columns[self.features_[0]])) if self.features_ else 0
         out = np.empty((n, self.n_outputs_), dtype=np.float64)
         j = 0
         for f in self.features_:
-            if f not in columns:
-                raise ConfigError(
-                    "columns", f, "the columns the pipeline was fitted on", owner="FeaturePipeline"
-                )
             col = np.asarray(columns[f])
             if f in self.fill_:
                 if not _is_numeric(col):

@@ -20,6 +20,7 @@ import simpy
 import simlab
 from simlab.batch import Batch
 from simlab.detectors.base import View
+from simlab.errors import ConfigError
 from simlab.events import Event, EventKind
 from simlab.rng import Rngs
 from simlab.sim.labels import LabelQueue
@@ -152,10 +153,14 @@ def _clock(env: simpy.Environment, dep: _Deployment, counts: np.ndarray, progres
     tick = dep.s.tick_hours
     every = max(1, dep.n_ticks // 100)
     for k in range(dep.n_ticks):
+        # Let every process due at this instant act first (a training job finishing, a
+        # periodic job starting): a deployment at hour T then always serves tick T, and a
+        # job starting at T always trains on the labels that arrived before T.
+        yield env.timeout(0)
         dep.tick(k, k * tick, int(counts[k]))
         if progress is not None and (k % every == 0 or k == dep.n_ticks - 1):
             progress(k + 1, dep.n_ticks)
-        yield env.timeout(tick)
+        yield env.timeout(max(0.0, (k + 1) * tick - env.now))  # absolute: no drift in the sum
 
 
 def _retrainer(env: simpy.Environment, dep: _Deployment):
@@ -172,21 +177,23 @@ def _retrainer(env: simpy.Environment, dep: _Deployment):
             dep.signal = None
         begun = env.now
         batch = dep.labelled_history(begun, policy.window_hours)
+        reason = None
         if batch is None or batch.n < policy.min_rows:
+            reason = f"{0 if batch is None else batch.n} labelled rows < min_rows={policy.min_rows}"
+        if reason is not None:
             dep.events.append(
-                Event(
-                    EventKind.TRAIN,
-                    begun,
-                    begun,
-                    source="skipped",
-                    detail={"n_rows": 0 if batch is None else batch.n, "min_rows": policy.min_rows},
-                )
+                Event(EventKind.TRAIN, begun, begun, source="skipped", detail={"reason": reason})
             )
             if isinstance(policy, OnAlarm):
                 yield env.timeout(policy.cooldown_hours)
             continue
         yield env.timeout(policy.job_hours)  # the training job runs in simulated time
-        dep.deploy(batch, now=env.now, window=(begun - policy.window_hours, begun))
+        try:
+            dep.deploy(batch, now=env.now, window=(begun - policy.window_hours, begun))
+        except ConfigError as err:  # e.g. the labels hold one class only: the job fails
+            dep.events.append(
+                Event(EventKind.TRAIN, begun, env.now, source="failed", detail={"reason": str(err)})
+            )
         if isinstance(policy, OnAlarm):
             yield env.timeout(policy.cooldown_hours)
 
@@ -212,8 +219,6 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None):
     (48, 'binary')
     """
     if not isinstance(scenario, Scenario):
-        from simlab.errors import ConfigError
-
         raise ConfigError("scenario", scenario, "a Scenario", owner="simulate")
     rngs = Rngs(seed)
     dep = _Deployment(scenario, rngs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import xarray as xr
@@ -24,6 +23,25 @@ __all__ = ["SCHEMA_VERSION", "Recorder"]
 
 SCHEMA_VERSION = "1"
 SPLITS = ("random", "time")
+
+
+def to_datetime(start: np.datetime64, hours) -> np.ndarray:
+    """Calendar times of simulated hours: one rounding rule (nearest ns) for ticks and events.
+
+    ``inf`` and ``nan`` hours become NaT (an open-ended event).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t0 = np.datetime64("2026-01-01T00:00", "ns")
+    >>> str(to_datetime(t0, 8.7)), str(to_datetime(t0, np.inf))
+    ('2026-01-01T08:42:00.000000000', 'NaT')
+    """
+    h = np.asarray(hours, dtype=float)
+    finite = np.isfinite(h)
+    ns = np.rint(np.where(finite, h, 0.0) * 3.6e12).astype(np.int64)
+    out = np.where(finite, start + ns.astype("timedelta64[ns]"), np.datetime64("NaT", "ns"))
+    return out.astype("datetime64[ns]")[()]
 
 
 def _window_sum(a: np.ndarray, w: int) -> np.ndarray:
@@ -179,7 +197,7 @@ class Recorder:
         t = self.n_rows.shape[0]
         hours = np.arange(t) * tick_hours
         t0 = np.datetime64(start, "ns")
-        times = t0 + (hours * 3.6e12).astype("timedelta64[ns]")
+        times = to_datetime(t0, hours)
         w = max(1, round(window_hours / tick_hours))
         binary = self.task == "binary"
         true_m, n_true = self._windowed(self.true_sums, self.true_hist if binary else None, w)
@@ -188,11 +206,7 @@ class Recorder:
         units = ", ".join(f"{m}: {metric_units[m]}" for m in self.metrics)
 
         def ev_time(h):
-            return (
-                np.datetime64("NaT", "ns")
-                if not math.isfinite(h)
-                else t0 + np.timedelta64(round(h * 3.6e12), "ns")
-            )
+            return to_datetime(t0, h)
 
         events = sorted(events, key=lambda e: (e.start, e.kind.value, e.source))
         data = {

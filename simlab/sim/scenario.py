@@ -30,9 +30,10 @@ _FAMILIES = {
 
 
 def _number(key, value, *, positive=True, integer=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    real = (int, float, np.integer, np.floating)
+    ok = isinstance(value, real) and not isinstance(value, bool) and math.isfinite(value)
     if integer:
-        ok = ok and isinstance(value, int)
+        ok = ok and isinstance(value, (int, np.integer))
     if not ok or value < 0 or (positive and value == 0):
         kind = "an int" if integer else "a finite number"
         raise ConfigError(key, value, f"{kind} {'> 0' if positive else '>= 0'}", owner="Scenario")

@@ -8,7 +8,7 @@ import numpy as np
 
 from simlab.errors import ConfigError
 from simlab.events import Event, EventKind
-from simlab.params import Component
+from simlab.params import Component, encode
 from simlab.registry import Registry
 from simlab.world._blend import can_interpolate, interpolate
 from simlab.world.concepts import Concept
@@ -147,6 +147,12 @@ class CovariateShift(Shift):
         _schedule("CovariateShift", schedule)
         m = np.asarray(mean, dtype=float)
         s = np.asarray(scale, dtype=float)
+        k = len(self.features)
+        for key, value, arr in (("mean", mean, m), ("scale", scale, s)):
+            if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != k):
+                raise ConfigError(
+                    key, value, f"one number, or {k} (one per feature)", owner="CovariateShift"
+                )
         if not np.isfinite(m).all():
             raise ConfigError("mean", mean, "finite numbers", owner="CovariateShift")
         if not (np.isfinite(s).all() and (s > 0).all()):
@@ -159,6 +165,14 @@ class CovariateShift(Shift):
             raise ConfigError(
                 "p", p, "category probabilities for exactly one feature", owner="CovariateShift"
             )
+        if p is not None and not (np.all(m == 0) and np.all(s == 1) and corr is None):
+            raise ConfigError(
+                "p",
+                p,
+                "None when mean, scale or corr is given (p shifts a categorical feature; "
+                "use a second CovariateShift for numeric ones)",
+                owner="CovariateShift",
+            )
         no_change = np.all(m == 0) and np.all(s == 1) and corr is None and p is None
         if no_change:
             raise ConfigError(
@@ -169,7 +183,21 @@ class CovariateShift(Shift):
             )
 
     def magnitude(self):
-        return float(np.max(np.abs(np.asarray(self.mean, dtype=float))))
+        """The largest mean shift, in the feature's units; nan when the mean does not move.
+
+        A shift of scale, correlation or category frequencies has no single size here;
+        the event's detail carries its parameters.
+        """
+        size = float(np.max(np.abs(np.asarray(self.mean, dtype=float))))
+        return size if size > 0 else float("nan")
+
+    def events(self, horizon: float, *, source: str = "", magnitude=None) -> list:
+        out = super().events(horizon, source=source, magnitude=magnitude)
+        detail = {"mean": self.mean, "scale": self.scale, "corr": self.corr, "p": self.p}
+        detail = {k: encode(v) for k, v in detail.items() if v is not None}
+        for event in out:
+            event.detail.update(detail)
+        return out
 
     def after(self, blocks: tuple) -> tuple:
         """The covariate blocks after the shift is complete."""
