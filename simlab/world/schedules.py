@@ -102,7 +102,10 @@ class _Ramp(Schedule):
         _time(type(self).__name__, "width", width, positive=True)
 
     def _u(self, t):
-        return np.clip((np.asarray(t, dtype=float) - self.start) / self.width, 0.0, 1.0)
+        # exactly 0 up to the start and exactly 1 from the end on (no rounding at the edges)
+        t = np.asarray(t, dtype=float)
+        u = np.clip((t - self.start) / self.width, 0.0, 1.0)
+        return np.where(t >= self.start + self.width, 1.0, u)
 
     def episodes(self, horizon):
         if self.start > horizon:
@@ -138,7 +141,8 @@ class Gradual(_Ramp):
         u = self._u(t)
         lo = 1.0 / (1.0 + math.exp(self._k / 2))
         s = 1.0 / (1.0 + np.exp(-self._k * (u - 0.5)))
-        return _out((s - lo) / (1.0 - 2.0 * lo))
+        w = np.clip((s - lo) / (1.0 - 2.0 * lo), 0.0, 1.0)  # guards an ulp either side
+        return _out(np.where(u >= 1.0, 1.0, np.where(u <= 0.0, 0.0, w)))
 
 
 @SCHEDULES.register("incremental")
