@@ -162,7 +162,7 @@ def build(spec: Mapping[str, Any]) -> Any:
     Sudden(start=10.0)
     """
     kind = spec.get("kind") if isinstance(spec, Mapping) else None
-    if kind not in _INDEX:
+    if not isinstance(kind, str) or kind not in _INDEX:
         raise UnknownNameError("component", kind, _INDEX)
     _family, obj = _INDEX[kind]
     rest = {k: _decode(v) for k, v in spec.items() if k != "kind"}

@@ -11,7 +11,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from simlab.batch import readonly
-from simlab.errors import ConfigError, NotFittedError
+from simlab.errors import ConfigError, NotFittedError, SchemaError
 from simlab.params import Component
 from simlab.registry import Registry
 
@@ -103,6 +103,10 @@ class View:
         )
         for name in ("scores", "labels", "label_scores", "label_times"):
             object.__setattr__(self, name, _ro(getattr(self, name)))
+        arrays = {**self.columns, **{n: getattr(self, n) for n in ("scores", "labels")}}
+        for name, values in arrays.items():
+            if values is not None and values.ndim != 1:
+                raise SchemaError(f"View: {name!r} has shape {values.shape}; expected 1-D")
         if (self.labels is None) != (self.label_scores is None) or (
             self.labels is not None and self.labels.shape != self.label_scores.shape
         ):
@@ -201,6 +205,7 @@ class BaseDetector(Component):
 
     def fit(self, reference: View) -> BaseDetector:
         """Learn the reference (from the training window); returns self."""
+        self.fitted_ = False  # a refit that fails leaves the detector unfitted, not half-updated
         self._fit(reference)
         self.fitted_ = True
         return self

@@ -8,7 +8,7 @@ import numpy as np
 
 from simlab.detectors._kernels import Ring, check_int, check_real
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
-from simlab.errors import ConfigError
+from simlab.errors import ConfigError, SchemaError
 
 __all__ = ["WindowedMetric"]
 
@@ -25,6 +25,12 @@ def _per_row(metric: str, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     keep = ~(np.isnan(y) | np.isnan(s))
     y, s = y[keep], s[keep]
+    if metric != "mae" and not np.isin(y, (0.0, 1.0)).all():
+        bad = np.unique(y[~np.isin(y, (0.0, 1.0))])[:5].tolist()
+        raise SchemaError(f"WindowedMetric({metric}): labels {bad} are not 0 or 1")
+    if metric == "log_loss" and ((s < 0.0) | (s > 1.0)).any():
+        bad = np.unique(s[(s < 0.0) | (s > 1.0)])[:5].tolist()
+        raise SchemaError(f"WindowedMetric(log_loss): scores {bad} are not probabilities in [0, 1]")
     if metric == "accuracy":
         return ((s >= 0.5) == (y == 1.0)).astype(np.float64)
     if metric == "log_loss":
@@ -59,13 +65,15 @@ class WindowedMetric(BaseDetector):
     Notes
     -----
     Each arrived label contributes one number: ``1[1{s >= 0.5} = y]`` (accuracy),
-    ``−y ln p − (1 − y) ln(1 − p)`` with ``p`` = the score clipped to
-    ``[1e-15, 1 − 1e-15]`` (log loss) or ``|y − s|`` (MAE). The window's metric is their
+    ``−y ln p − (1 − y) ln(1 − p)`` with ``p`` = the score floored at 1e-15 away from 0
+    and 1 (log loss; scores outside [0, 1] are refused) or ``|y − s|`` (MAE). Labels
+    other than 0 and 1 are refused for accuracy and log loss (`SchemaError`).
+    The window's metric is their
     mean, and the statistic is the degradation in the worse direction:
     ``reference − window`` for accuracy, ``window − reference`` for the losses. It
     alarms when the statistic exceeds `tolerance`. Rows whose label or score is NaN
-    are ignored; ±inf scores are ordinary values (they predict a class, are clipped
-    for log loss, and give an infinite absolute error). A tick with no arrived labels
+    are ignored; ±inf scores are ordinary values for accuracy (they predict a class) and
+    MAE (an infinite absolute error). A tick with no arrived labels
     leaves the window, and so the statistic, as it is. Under no change the window's
     accuracy has standard error ``sqrt(a(1 − a)/w)`` (0.013 for a = 0.8, w = 1000), so
     the default tolerance of 0.05 sits near four standard errors.

@@ -32,6 +32,8 @@ def loads(text: str, *, source: str = "<string>") -> Scenario:
         raise ConfigError("toml", source, f"valid TOML ({err})") from None
     base = spec.pop("extends", None)
     if base is not None:
+        if not isinstance(base, str):
+            raise ConfigError("extends", base, "the name of a catalogue scenario")
         if base not in SCENARIOS:
             SCENARIOS.get(base)  # raises with a suggestion
         spec = {**get_scenario(base).to_dict(), **spec}

@@ -205,6 +205,10 @@ class Scenario:
             if key in _FAMILIES:
                 out[key] = value if isinstance(value, Component) else _FAMILIES[key].make(value)
             elif key == "monitors":
+                if not isinstance(value, (list, tuple)):
+                    raise ConfigError(
+                        "monitors", value, "a list of detector specs", owner="Scenario"
+                    )
                 out[key] = tuple(
                     m if isinstance(m, Component) else DETECTORS.make(m) for m in value
                 )

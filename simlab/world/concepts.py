@@ -39,7 +39,11 @@ def _features(owner, features, n=None) -> tuple[str, ...]:
 
 
 def _coef(owner, key, value, d) -> np.ndarray:
-    v = np.asarray(value, dtype=float)
+    try:
+        v = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        allowed = f"{d} finite numbers (one per feature)"
+        raise ConfigError(key, value, allowed, owner=owner) from None
     if v.ndim == 0:
         v = np.full(d, float(v))
     if v.shape != (d,) or not np.isfinite(v).all():
@@ -157,6 +161,13 @@ class Logistic(Concept):
         self._quad = None if quadratic is None else _coef("Logistic", "quadratic", quadratic, d)
         _finite("Logistic", "intercept", intercept)
 
+    def expanded(self):
+        d = len(self._features)
+        quad = (0.0,) * d if self._quad is None else tuple(map(float, self._quad))
+        return self.clone(
+            coef=tuple(map(float, self._coef)), intercept=float(self.intercept), quadratic=quad
+        )
+
     def logit(self, columns) -> np.ndarray:
         """The log-odds of each row."""
         # accumulate in place: one output array and one scratch array, whatever the width
@@ -217,6 +228,9 @@ class Linear(Concept):
         _finite("Linear", "intercept", intercept)
         _nonneg("Linear", "noise", noise)
 
+    def expanded(self):
+        return self.clone(coef=tuple(map(float, self._coef)), intercept=float(self.intercept))
+
     def proba(self, columns):
         z = self.intercept
         for j, f in enumerate(self._features):
@@ -275,7 +289,7 @@ class Hyperplane(Concept):
         return np.where(s >= self._threshold, 1.0 - self.noise, self.noise)
 
     def expanded(self):
-        return self if self.threshold is not None else self.clone(threshold=self._threshold)
+        return self.clone(weights=tuple(map(float, self._weights)), threshold=self._threshold)
 
     def rotated(self, degrees):
         return self._rotate("weights", degrees).clone(threshold=self._threshold)

@@ -27,10 +27,20 @@ def _names(owner, features) -> tuple[str, ...]:
     return tuple(features)
 
 
+def _floats(owner, key, value, allowed) -> np.ndarray:
+    """`value` as a float array, or a ConfigError naming the key (never a bare ValueError)."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(key, value, allowed, owner=owner) from None
+
+
 def _vector(owner, key, value, d, *, positive=False) -> np.ndarray:
-    v = np.broadcast_to(np.asarray(value, dtype=float), (d,)) if np.ndim(value) == 0 else None
-    if v is None:
-        v = np.asarray(value, dtype=float)
+    allowed = f"a number or {d} numbers"
+    v = _floats(owner, key, value, allowed)
+    if v.ndim == 0:
+        v = np.broadcast_to(v, (d,))
+    else:
         if v.shape != (d,):
             raise ConfigError(key, value, f"a number or {d} numbers", owner=owner)
     if not np.isfinite(v).all() or (positive and not (v > 0).all()):
@@ -112,7 +122,7 @@ class Gaussian(Block):
         self._mean = _vector("Gaussian", "mean", mean, d)
         self._scale = _vector("Gaussian", "scale", scale, d, positive=True)
         if np.ndim(corr) == 0:
-            c = float(corr)
+            c = float(_floats("Gaussian", "corr", corr, "a correlation or a matrix"))
             if not (-1.0 / max(d - 1, 1) < c < 1.0 or c == 0.0):
                 raise ConfigError(
                     "corr",
@@ -123,7 +133,7 @@ class Gaussian(Block):
             r = np.full((d, d), c)
             np.fill_diagonal(r, 1.0)
         else:
-            r = np.asarray(corr, dtype=float)
+            r = _floats("Gaussian", "corr", corr, "a correlation or a matrix")
             if r.shape != (d, d) or not np.allclose(r, r.T) or not np.allclose(np.diag(r), 1):
                 raise ConfigError(
                     "corr", corr, f"a symmetric {d}x{d} matrix with unit diagonal", owner="Gaussian"
@@ -308,7 +318,11 @@ class Categorical(Block):
         if len(cats) < 1 or len(set(cats)) != len(cats):
             raise ConfigError("categories", categories, "unique labels", owner="Categorical")
         k = len(cats)
-        probs = np.full(k, 1.0 / k) if p is None else np.asarray(p, dtype=float)
+        probs = (
+            np.full(k, 1.0 / k)
+            if p is None
+            else _floats("Categorical", "p", p, f"{k} probabilities in [0, 1]")
+        )
         if probs.shape != (k,) or (probs < 0).any() or (probs > 1).any():
             raise ConfigError("p", p, f"{k} probabilities in [0, 1]", owner="Categorical")
         if not math.isclose(probs.sum(), 1.0, abs_tol=1e-9):

@@ -209,11 +209,16 @@ class Recurring(Schedule):
             raise ConfigError("n_cycles", n_cycles, "None or an int >= 1", owner="Recurring")
 
     def weight(self, t):
+        # the same arithmetic as `episodes` (start + k period, + duty period), so the
+        # weight and the logged episodes agree to the last bit at every edge
         t = np.asarray(t, dtype=float)
-        u = (t - self.start) / self.period
-        on = (u >= 0) & ((u % 1.0) < self.duty)
+        k = np.floor((t - self.start) / self.period)
+        k = np.where(self.start + k * self.period > t, k - 1, k)
+        k = np.where(self.start + (k + 1) * self.period <= t, k + 1, k)
+        begin = self.start + k * self.period
+        on = (k >= 0) & (t >= begin) & (t < begin + self.duty * self.period)
         if self.n_cycles is not None:
-            on &= u < self.n_cycles
+            on &= k < self.n_cycles
         return _out(np.where(on, 1.0, 0.0))
 
     def episodes(self, horizon):

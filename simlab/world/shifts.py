@@ -144,9 +144,21 @@ class CovariateShift(Shift):
         self.p = p
         if not self.features:
             raise ConfigError("features", features, "at least one feature", owner="CovariateShift")
+        if len(set(self.features)) != len(self.features):
+            raise ConfigError(
+                "features", features, "distinct feature names", owner="CovariateShift"
+            )
         _schedule("CovariateShift", schedule)
-        m = np.asarray(mean, dtype=float)
-        s = np.asarray(scale, dtype=float)
+        try:
+            m = np.asarray(mean, dtype=float)
+            s = np.asarray(scale, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                "mean/scale",
+                (mean, scale),
+                "numbers (one, or one per feature)",
+                owner="CovariateShift",
+            ) from None
         k = len(self.features)
         for key, value, arr in (("mean", mean, m), ("scale", scale, s)):
             if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != k):
@@ -215,6 +227,16 @@ class CovariateShift(Shift):
         return out
 
     def _after(self, blocks: tuple) -> tuple:
+        if self.corr is not None and not any(
+            sum(f in b.features for f in self.features) >= 2 for b in blocks
+        ):
+            raise ConfigError(
+                "corr",
+                self.corr,
+                "None unless two or more of the shifted features share one Gaussian block "
+                "(a correlation needs a pair)",
+                owner="CovariateShift",
+            )
         out = []
         for block in blocks:
             mine = [f for f in self.features if f in block.features]

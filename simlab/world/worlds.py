@@ -260,11 +260,12 @@ class AnticausalWorld(_Synthetic):
         self._pos = _blocks("AnticausalWorld", "positive", positive)
         specs = [s for b in self._neg for s in b.specs()]
         pos_specs = [s for b in self._pos for s in b.specs()]
-        if [s.name for s in specs] != [s.name for s in pos_specs]:
+        if specs != pos_specs:
             raise ConfigError(
                 "positive",
-                [s.name for s in pos_specs],
-                f"the same features as negative: {[s.name for s in specs]}",
+                [(s.name, s.kind.value, s.categories) for s in pos_specs],
+                "the same features as negative (names, kinds and categories): "
+                f"{[(s.name, s.kind.value, s.categories) for s in specs]}",
                 owner="AnticausalWorld",
             )
         self.schema = Schema(specs, task=Task.BINARY)
