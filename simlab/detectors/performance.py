@@ -68,8 +68,8 @@ class WindowedMetric(BaseDetector):
     ``−y ln p − (1 − y) ln(1 − p)`` with ``p`` = the score floored at 1e-15 away from 0
     and 1 (log loss; scores outside [0, 1] are refused) or ``|y − s|`` (MAE). Labels
     other than 0 and 1 are refused for accuracy and log loss (`SchemaError`).
-    The window's metric is their
-    mean, and the statistic is the degradation in the worse direction:
+    The window's metric is their mean, and the statistic is the degradation in the
+    worse direction:
     ``reference − window`` for accuracy, ``window − reference`` for the losses. It
     alarms when the statistic exceeds `tolerance`. Rows whose label or score is NaN
     are ignored; ±inf scores are ordinary values for accuracy (they predict a class) and
