@@ -440,7 +440,7 @@ def test_pickled_detector_keeps_its_window():
         (
             PSI,
             {"threshold": 0.0},
-            "PSI: threshold=0.0 is not allowed; expected a number in (0.0, inf)",
+            "PSI: threshold=0.0 is not allowed; expected a finite number > 0.0",
         ),
         (PSI, {"features": "x"}, "PSI: features='x' is not allowed; expected None or a non-empty"),
         (PSI, {"features": ("x", "x")}, "PSI: features=('x', 'x') is not allowed"),
@@ -461,7 +461,7 @@ def test_pickled_detector_keeps_its_window():
         (
             WindowedMetric,
             {"tolerance": -0.1},
-            "WindowedMetric: tolerance=-0.1 is not allowed; expected a number in [0.0, inf)",
+            "WindowedMetric: tolerance=-0.1 is not allowed; expected a finite number >= 0.0",
         ),
     ],
 )

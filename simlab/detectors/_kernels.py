@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simlab.errors import ConfigError
+from simlab.validation import check_int, check_real
 
 __all__ = [
     "PSI_EPS",
@@ -710,48 +711,6 @@ def ks_critical(alpha: float, n: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- argument checks
-
-
-def check_int(owner: str, key: str, value, low: int, high: int | None = None) -> None:
-    """Raise `ConfigError` unless `value` is an int (not a bool) in ``[low, high]``.
-
-    Examples
-    --------
-    >>> check_int("PSI", "n_bins", 1, 2)
-    Traceback (most recent call last):
-    ...
-    simlab.errors.ConfigError: PSI: n_bins=1 is not allowed; expected an int >= 2
-    """
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if ok and value >= low and (high is None or value <= high):
-        return
-    allowed = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
-    raise ConfigError(key, value, allowed, owner=owner)
-
-
-def check_real(
-    owner: str, key: str, value, *, low: float, high: float = math.inf, open_low: bool = False
-) -> None:
-    """Raise `ConfigError` unless `value` is a real number in the given range.
-
-    Examples
-    --------
-    >>> check_real("KS", "alpha", 1.5, low=0.0, high=1.0, open_low=True)
-    Traceback (most recent call last):
-    ...
-    simlab.errors.ConfigError: KS: alpha=1.5 is not allowed; expected a number in (0.0, 1.0)
-    """
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if ok and not math.isnan(value):
-        above = value > low if open_low else value >= low
-        below = value < high if math.isfinite(high) else math.isfinite(value)
-        if above and below:
-            return
-    left = "(" if open_low else "["
-    right = f"{high})" if math.isfinite(high) else "inf)"
-    raise ConfigError(key, value, f"a number in {left}{low}, {right}", owner=owner)
 
 
 def check_features(owner: str, value) -> None:

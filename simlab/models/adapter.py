@@ -17,6 +17,7 @@ from simlab.models.pipelines import FeaturePipeline
 from simlab.models.scoring import binary_sums, metrics_from_sums, regression_sums
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_real
 
 __all__ = ["ESTIMATORS", "MODELS", "Deployed", "ModelAdapter"]
 
@@ -161,8 +162,9 @@ class ModelAdapter(Component):
         self.training = training
         self.serving = serving
         self.holdout = holdout
-        if not (isinstance(holdout, float) and 0.0 < holdout <= 0.9):
-            raise ConfigError("holdout", holdout, "a share in (0, 0.9]", owner="ModelAdapter")
+        check_real(
+            "ModelAdapter", "holdout", holdout, low=0.0, high=0.9, open_low=True, open_high=False
+        )
         if params is not None and not isinstance(params, dict):
             raise ConfigError("params", params, "None or a mapping", owner="ModelAdapter")
         if not isinstance(estimator, str) and params:

@@ -6,21 +6,13 @@ import math
 
 import numpy as np
 
-from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_real
 
 __all__ = ["DELAYS", "Delay", "ExponentialDelay", "FixedDelay", "LogNormalDelay"]
 
 DELAYS: Registry = Registry("delay")
-
-
-def _hours(owner, key, value, *, positive=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):
-        raise ConfigError(
-            key, value, "a finite number of hours " + ("> 0" if positive else ">= 0"), owner=owner
-        )
 
 
 class Delay(Component):
@@ -35,8 +27,7 @@ class Delay(Component):
     never: float = 0.0
 
     def _check_never(self):
-        if not (isinstance(self.never, (int, float)) and 0.0 <= self.never <= 1.0):
-            raise ConfigError("never", self.never, "a share in [0, 1]", owner=type(self).__name__)
+        check_real(type(self).__name__, "never", self.never, low=0.0, high=1.0, open_high=False)
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -80,7 +71,7 @@ class FixedDelay(Delay):
     def __init__(self, *, hours: float = 0.0, never: float = 0.0):
         self.hours = hours
         self.never = never
-        _hours("FixedDelay", "hours", hours)
+        check_real("FixedDelay", "hours", hours, low=0.0)
         self._check_never()
 
     def _draw(self, n, rng):
@@ -112,7 +103,7 @@ class ExponentialDelay(Delay):
     def __init__(self, *, mean_hours: float = 24.0, never: float = 0.0):
         self.mean_hours = mean_hours
         self.never = never
-        _hours("ExponentialDelay", "mean_hours", mean_hours, positive=True)
+        check_real("ExponentialDelay", "mean_hours", mean_hours, low=0.0, open_low=True)
         self._check_never()
 
     def _draw(self, n, rng):
@@ -147,8 +138,8 @@ class LogNormalDelay(Delay):
         self.median_hours = median_hours
         self.sigma = sigma
         self.never = never
-        _hours("LogNormalDelay", "median_hours", median_hours, positive=True)
-        _hours("LogNormalDelay", "sigma", sigma, positive=True)
+        check_real("LogNormalDelay", "median_hours", median_hours, low=0.0, open_low=True)
+        check_real("LogNormalDelay", "sigma", sigma, low=0.0, open_low=True)
         self._check_never()
 
     def _draw(self, n, rng):

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_int, check_real
 
 __all__ = ["POLICIES", "Never", "OnAlarm", "Periodic", "Policy"]
 
 POLICIES: Registry = Registry("policy")
-
-
-def _hours(owner, key, value):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value <= 0:
-        raise ConfigError(key, value, "a finite number of hours > 0", owner=owner)
 
 
 class Policy(Component):
@@ -32,10 +25,9 @@ class Policy(Component):
 
     def _check_common(self):
         owner = type(self).__name__
-        _hours(owner, "window_hours", self.window_hours)
-        _hours(owner, "job_hours", self.job_hours)
-        if not (isinstance(self.min_rows, int) and self.min_rows >= 10):
-            raise ConfigError("min_rows", self.min_rows, "an int >= 10", owner=owner)
+        check_real(owner, "window_hours", self.window_hours, low=0.0, open_low=True)
+        check_real(owner, "job_hours", self.job_hours, low=0.0, open_low=True)
+        check_int(owner, "min_rows", self.min_rows, 10)
 
 
 @POLICIES.register("never")
@@ -87,7 +79,7 @@ class Periodic(Policy):
         self.window_hours = window_hours
         self.job_hours = job_hours
         self.min_rows = min_rows
-        _hours("Periodic", "period_hours", period_hours)
+        check_real("Periodic", "period_hours", period_hours, low=0.0, open_low=True)
         self._check_common()
 
 
@@ -126,5 +118,5 @@ class OnAlarm(Policy):
         self.min_rows = min_rows
         if not isinstance(detector, str) or not detector:
             raise ConfigError("detector", detector, "a monitor's name", owner="OnAlarm")
-        _hours("OnAlarm", "cooldown_hours", cooldown_hours)
+        check_real("OnAlarm", "cooldown_hours", cooldown_hours, low=0.0, open_low=True)
         self._check_common()

@@ -16,6 +16,7 @@ from simlab.params import Component, encode
 from simlab.sim.delays import DELAYS, Delay, ExponentialDelay
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Policy
 from simlab.sim.traffic import TRAFFIC, Constant, Traffic
+from simlab.validation import check_int, check_real
 from simlab.world.worlds import WORLDS
 
 __all__ = ["Scenario"]
@@ -27,16 +28,6 @@ _FAMILIES = {
     "delay": DELAYS,
     "policy": POLICIES,
 }
-
-
-def _number(key, value, *, positive=True, integer=False):
-    real = (int, float, np.integer, np.floating)
-    ok = isinstance(value, real) and not isinstance(value, bool) and math.isfinite(value)
-    if integer:
-        ok = ok and isinstance(value, (int, np.integer))
-    if not ok or value < 0 or (positive and value == 0):
-        kind = "an int" if integer else "a finite number"
-        raise ConfigError(key, value, f"{kind} {'> 0' if positive else '>= 0'}", owner="Scenario")
 
 
 @dataclass(frozen=True)
@@ -103,10 +94,10 @@ class Scenario:
     def __post_init__(self):
         object.__setattr__(self, "monitors", tuple(self.monitors))
         for key in ("horizon_hours", "tick_hours", "train_hours", "tolerance", "window_hours"):
-            _number(key, getattr(self, key))
-        _number("train_rows", self.train_rows, integer=True)
-        _number("min_rows", self.min_rows, integer=True)
-        _number("n_bins", self.n_bins, integer=True)
+            check_real("Scenario", key, getattr(self, key), low=0.0, open_low=True)
+        check_int("Scenario", "train_rows", self.train_rows, 50)
+        check_int("Scenario", "min_rows", self.min_rows, 1)
+        check_int("Scenario", "n_bins", self.n_bins, 2)
         if self.tick_hours > self.horizon_hours:
             raise ConfigError(
                 "tick_hours",
@@ -121,8 +112,6 @@ class Scenario:
                 f"at least tick_hours={self.tick_hours}",
                 owner="Scenario",
             )
-        if self.train_rows < 50:
-            raise ConfigError("train_rows", self.train_rows, "an int >= 50", owner="Scenario")
         if 200 % self.n_bins:
             raise ConfigError(
                 "n_bins", self.n_bins, "a divisor of 200 (2, 4, 5, 10, 20, ...)", owner="Scenario"

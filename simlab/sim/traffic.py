@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_real
 
 __all__ = ["TRAFFIC", "Bursts", "Constant", "Diurnal", "Traffic"]
 
 TRAFFIC: Registry = Registry("traffic")
-
-
-def _positive(owner, key, value, *, zero_ok=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not zero_ok):
-        raise ConfigError(
-            key, value, "a finite number " + (">= 0" if zero_ok else "> 0"), owner=owner
-        )
 
 
 class Traffic(Component):
@@ -74,7 +65,7 @@ class Constant(Traffic):
     def __init__(self, *, rate_per_hour: float = 1000.0, poisson: bool = True):
         self.rate_per_hour = rate_per_hour
         self.poisson = poisson
-        _positive("Constant", "rate_per_hour", rate_per_hour)
+        check_real("Constant", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
 
     def rate(self, t):
         return (
@@ -118,11 +109,9 @@ class Diurnal(Traffic):
         self.amplitude = amplitude
         self.peak_hour = peak_hour
         self.poisson = poisson
-        _positive("Diurnal", "rate_per_hour", rate_per_hour)
-        if not (isinstance(amplitude, (int, float)) and 0.0 <= amplitude <= 1.0):
-            raise ConfigError("amplitude", amplitude, "a share in [0, 1]", owner="Diurnal")
-        if not (isinstance(peak_hour, (int, float)) and 0.0 <= peak_hour < 24.0):
-            raise ConfigError("peak_hour", peak_hour, "an hour in [0, 24)", owner="Diurnal")
+        check_real("Diurnal", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
+        check_real("Diurnal", "amplitude", amplitude, low=0.0, high=1.0, open_high=False)
+        check_real("Diurnal", "peak_hour", peak_hour, low=0.0, high=24.0)
 
     def rate(self, t):
         t = np.asarray(t, dtype=float)
@@ -174,11 +163,10 @@ class Bursts(Traffic):
         self.duration_hours = duration_hours
         self.start = start
         self.poisson = poisson
-        _positive("Bursts", "rate_per_hour", rate_per_hour)
-        _positive("Bursts", "every_hours", every_hours)
-        _positive("Bursts", "duration_hours", duration_hours)
-        if not (isinstance(factor, (int, float)) and factor >= 1):
-            raise ConfigError("factor", factor, "a multiplier >= 1", owner="Bursts")
+        check_real("Bursts", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
+        check_real("Bursts", "every_hours", every_hours, low=0.0, open_low=True)
+        check_real("Bursts", "duration_hours", duration_hours, low=0.0, open_low=True)
+        check_real("Bursts", "factor", factor, low=1.0)
         if duration_hours >= every_hours:
             raise ConfigError(
                 "duration_hours",

@@ -11,6 +11,7 @@ from scipy.special import expit
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_real
 from simlab.world.schema import Task
 
 __all__ = [
@@ -49,28 +50,6 @@ def _coef(owner, key, value, d) -> np.ndarray:
     if v.shape != (d,) or not np.isfinite(v).all():
         raise ConfigError(key, value, f"{d} finite numbers (one per feature)", owner=owner)
     return v
-
-
-def _prob(owner, key, value) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        raise ConfigError(key, value, "a probability in [0, 1]", owner=owner)
-    return float(value)
-
-
-def _finite(owner, key, value) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(key, value, "a finite number", owner=owner)
-    return float(value)
-
-
-def _nonneg(owner, key, value) -> float:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not (math.isfinite(value) and value >= 0)
-    ):
-        raise ConfigError(key, value, "a finite number >= 0", owner=owner)
-    return float(value)
 
 
 def _col(columns, name) -> np.ndarray:
@@ -159,7 +138,7 @@ class Logistic(Concept):
         d = len(self._features)
         self._coef = _coef("Logistic", "coef", coef, d)
         self._quad = None if quadratic is None else _coef("Logistic", "quadratic", quadratic, d)
-        _finite("Logistic", "intercept", intercept)
+        check_real("Logistic", "intercept", intercept)
 
     def expanded(self):
         d = len(self._features)
@@ -225,8 +204,8 @@ class Linear(Concept):
         self.noise = noise
         self._features = _features("Linear", features)
         self._coef = _coef("Linear", "coef", coef, len(self._features))
-        _finite("Linear", "intercept", intercept)
-        _nonneg("Linear", "noise", noise)
+        check_real("Linear", "intercept", intercept)
+        check_real("Linear", "noise", noise, low=0.0)
 
     def expanded(self):
         return self.clone(coef=tuple(map(float, self._coef)), intercept=float(self.intercept))
@@ -276,10 +255,9 @@ class Hyperplane(Concept):
         self._threshold = (
             float(self._weights.sum() / 2)
             if threshold is None
-            else _finite("Hyperplane", "threshold", threshold)
+            else check_real("Hyperplane", "threshold", threshold)
         )
-        if _prob("Hyperplane", "noise", noise) > 0.5:
-            raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="Hyperplane")
+        check_real("Hyperplane", "noise", noise, low=0.0, high=0.5, open_high=False)
 
     def proba(self, columns):
         s = None
@@ -328,9 +306,8 @@ class SEA(Concept):
         self.threshold = threshold
         self.noise = noise
         self._features = _features("SEA", features, 2)
-        if _prob("SEA", "noise", noise) > 0.5:
-            raise ConfigError("noise", noise, "a flip probability in [0, 0.5]", owner="SEA")
-        _finite("SEA", "threshold", threshold)
+        check_real("SEA", "noise", noise, low=0.0, high=0.5, open_high=False)
+        check_real("SEA", "threshold", threshold)
 
     def proba(self, columns):
         s = _col(columns, self._features[0]) + _col(columns, self._features[1])
@@ -364,14 +341,14 @@ class Rules(Concept):
     def __init__(self, *, rules, default: float = 0.5):
         self.rules = rules
         self.default = default
-        _prob("Rules", "default", default)
+        check_real("Rules", "default", default, low=0.0, high=1.0, open_high=False)
         if not rules:
             raise ConfigError("rules", rules, "at least one rule", owner="Rules")
         parsed, feats = [], []
         for i, rule in enumerate(rules):
             if not isinstance(rule, Mapping) or "p" not in rule:
                 raise ConfigError(f"rules[{i}]", rule, 'a mapping with a "p" key', owner="Rules")
-            p = _prob("Rules", f"rules[{i}].p", rule["p"])
+            p = check_real("Rules", f"rules[{i}].p", rule["p"], low=0.0, high=1.0, open_high=False)
             conds = []
             for feat, cond in rule.items():
                 if feat == "p":
@@ -445,7 +422,7 @@ class Friedman(Concept):
         self.features = features
         self.noise = noise
         self._features = _features("Friedman", features, 5)
-        _nonneg("Friedman", "noise", noise)
+        check_real("Friedman", "noise", noise, low=0.0)
 
     def proba(self, columns):
         x = [_col(columns, f) for f in self._features]

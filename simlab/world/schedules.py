@@ -15,6 +15,7 @@ import numpy as np
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_int, check_real
 
 __all__ = [
     "SCHEDULES",
@@ -34,14 +35,6 @@ def _out(w):
     """A Python float for a scalar time, an array for an array of times."""
     w = np.asarray(w, dtype=float)
     return float(w) if w.ndim == 0 else w
-
-
-def _time(owner: str, key: str, value, *, positive: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok and math.isfinite(value) and (value > 0 or not positive):
-        return float(value)
-    allowed = "a finite number of hours > 0" if positive else "a finite number of hours"
-    raise ConfigError(key, value, allowed, owner=owner)
 
 
 class Schedule(Component):
@@ -85,7 +78,7 @@ class Sudden(Schedule):
 
     def __init__(self, *, start: float):
         self.start = start
-        _time("Sudden", "start", start)
+        check_real("Sudden", "start", start)
 
     def weight(self, t):
         return _out(np.where(np.asarray(t) >= self.start, 1.0, 0.0))
@@ -98,8 +91,8 @@ class _Ramp(Schedule):
     def __init__(self, *, start: float, width: float):
         self.start = start
         self.width = width
-        _time(type(self).__name__, "start", start)
-        _time(type(self).__name__, "width", width, positive=True)
+        check_real(type(self).__name__, "start", start)
+        check_real(type(self).__name__, "width", width, low=0.0, open_low=True)
 
     def _u(self, t):
         # exactly 0 up to the start and exactly 1 from the end on (no rounding at the edges)
@@ -201,12 +194,11 @@ class Recurring(Schedule):
         self.period = period
         self.duty = duty
         self.n_cycles = n_cycles
-        _time("Recurring", "start", start)
-        _time("Recurring", "period", period, positive=True)
-        if not (isinstance(duty, (int, float)) and 0.0 < duty < 1.0):
-            raise ConfigError("duty", duty, "a share strictly between 0 and 1", owner="Recurring")
-        if n_cycles is not None and not (isinstance(n_cycles, int) and n_cycles >= 1):
-            raise ConfigError("n_cycles", n_cycles, "None or an int >= 1", owner="Recurring")
+        check_real("Recurring", "start", start)
+        check_real("Recurring", "period", period, low=0.0, open_low=True)
+        check_real("Recurring", "duty", duty, low=0.0, high=1.0, open_low=True)
+        if n_cycles is not None:
+            check_int("Recurring", "n_cycles", n_cycles, 1)
 
     def weight(self, t):
         # the same arithmetic as `episodes` (start + k period, + duty period), so the
@@ -266,10 +258,11 @@ class Seasonal(Schedule):
         self.period = period
         self.start = start
         self.amplitude = amplitude
-        _time("Seasonal", "period", period, positive=True)
-        _time("Seasonal", "start", start)
-        if not (isinstance(amplitude, (int, float)) and 0.0 < amplitude <= 1.0):
-            raise ConfigError("amplitude", amplitude, "a weight in (0, 1]", owner="Seasonal")
+        check_real("Seasonal", "period", period, low=0.0, open_low=True)
+        check_real("Seasonal", "start", start)
+        check_real(
+            "Seasonal", "amplitude", amplitude, low=0.0, high=1.0, open_low=True, open_high=False
+        )
 
     def weight(self, t):
         t = np.asarray(t, dtype=float)

@@ -10,6 +10,7 @@ from simlab.errors import ConfigError
 from simlab.events import Event, EventKind
 from simlab.params import Component, encode
 from simlab.registry import Registry
+from simlab.validation import check_real
 from simlab.world._blend import can_interpolate, interpolate
 from simlab.world.concepts import Concept
 from simlab.world.schedules import Schedule
@@ -283,8 +284,7 @@ class LabelShift(Shift):
     def __init__(self, *, prior: float, schedule: Schedule):
         self.prior = prior
         self.schedule = schedule
-        if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not 0 <= prior <= 1:
-            raise ConfigError("prior", prior, "a probability in [0, 1]", owner="LabelShift")
+        check_real("LabelShift", "prior", prior, low=0.0, high=1.0, open_high=False)
         _schedule("LabelShift", schedule)
 
     def prior_at(self, before: float, t: float) -> float:

@@ -12,6 +12,7 @@ from simlab.events import Event
 from simlab.params import Component
 from simlab.registry import Registry
 from simlab.rng import Rngs
+from simlab.validation import check_real
 from simlab.world.concepts import Concept
 from simlab.world.covariates import Block
 from simlab.world.schema import Kind, Schema, Task
@@ -254,8 +255,7 @@ class AnticausalWorld(_Synthetic):
         self.negative = negative
         self.positive = positive
         self.shifts = shifts
-        if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not 0 <= prior <= 1:
-            raise ConfigError("prior", prior, "a probability in [0, 1]", owner="AnticausalWorld")
+        check_real("AnticausalWorld", "prior", prior, low=0.0, high=1.0, open_high=False)
         self._neg = _blocks("AnticausalWorld", "negative", negative)
         self._pos = _blocks("AnticausalWorld", "positive", positive)
         specs = [s for b in self._neg for s in b.specs()]
