@@ -94,6 +94,15 @@ class _Ramp(Schedule):
         check_real(type(self).__name__, "start", start)
         check_real(type(self).__name__, "width", width, low=0.0, open_low=True)
 
+    def _edge(self, t) -> float | None:
+        """0.0 or 1.0 for a scalar time outside the ramp (the engine's common case), else None."""
+        if np.ndim(t) == 0:
+            if t <= self.start:
+                return 0.0
+            if t >= self.start + self.width:
+                return 1.0
+        return None
+
     def _u(self, t):
         # exactly 0 up to the start and exactly 1 from the end on (no rounding at the edges)
         t = np.asarray(t, dtype=float)
@@ -131,6 +140,9 @@ class Gradual(_Ramp):
     _k = 8.0
 
     def weight(self, t):
+        edge = self._edge(t)
+        if edge is not None:
+            return edge
         u = self._u(t)
         lo = 1.0 / (1.0 + math.exp(self._k / 2))
         s = 1.0 / (1.0 + np.exp(-self._k * (u - 0.5)))
@@ -158,7 +170,8 @@ class Incremental(_Ramp):
     blend = "interpolate"
 
     def weight(self, t):
-        return _out(self._u(t))
+        edge = self._edge(t)
+        return edge if edge is not None else _out(self._u(t))
 
 
 @SCHEDULES.register("recurring")

@@ -86,6 +86,15 @@ def _mixture_logpdf(components, columns) -> np.ndarray:
     return np.logaddexp.reduce(np.stack(logs), axis=0)
 
 
+def _mixture_proba(concepts, columns) -> np.ndarray:
+    """P(Y=1|x) (or E[Y|x]) of a concept mixture ``[(w, concept), ...]``."""
+    out = None
+    for w, c in concepts:
+        p = c.proba(columns) if w == 1.0 else w * c.proba(columns)
+        out = p if out is None else out + p
+    return out
+
+
 def _sources(shifts) -> list[str]:
     names = [s.name for s in shifts]
     return [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
@@ -193,11 +202,7 @@ class CausalWorld(_Synthetic):
     def proba(self, columns, t: float) -> np.ndarray:
         """True P(Y=1|x) (binary) or E[Y|x] (regression) at time `t`."""
         self._columns_check(columns)
-        out = None
-        for w, c in self.concept_at(t):
-            p = c.proba(columns) if w == 1.0 else w * c.proba(columns)
-            out = p if out is None else out + p
-        return out
+        return _mixture_proba(self.concept_at(t), columns)
 
     def sample(self, n: int, t: float, rng) -> Batch:
         """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
@@ -206,7 +211,7 @@ class CausalWorld(_Synthetic):
         cols = _sample_mixture(self.covariates_at(t), n, g, self.schema.features)
         cols = {name: cols[name] for name in self.schema.names}
         concepts = self.concept_at(t)
-        mean = self.proba(cols, t)
+        mean = _mixture_proba(concepts, cols)
         if self.schema.task is Task.BINARY or len(concepts) == 1:
             y = concepts[0][1].draw(mean, g)
         else:  # a mixture of regression concepts: each row follows one of them
