@@ -326,7 +326,7 @@ def false_alarm_rate(run: xr.Dataset) -> xr.DataArray:
 
 
 def missed(run: xr.Dataset) -> xr.DataArray:
-    """Whether each detector missed the change: there is one and no alarm came at or after onset.
+    """Whether each detector missed the change: there is one and no new alarm began after it.
 
     Parameters
     ----------
