@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 from dataclasses import dataclass, field
@@ -298,13 +299,4 @@ class ModelAdapter(Component):
             labels=tail.y,
             label_scores=tail_scores,
         )
-        return Deployed(
-            version=version,
-            trained_at=deployed.trained_at,
-            estimator_=est,
-            training_pipeline_=training,
-            serving_pipeline_=serving,
-            task=task,
-            offline=offline,
-            reference=reference,
-        )
+        return dataclasses.replace(deployed, offline=offline, reference=reference)
