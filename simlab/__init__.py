@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from simlab._version import __version__
 from simlab.batch import Batch
 from simlab.errors import (
     ConfigError,

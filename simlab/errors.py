@@ -38,20 +38,18 @@ class ConfigError(SimlabError, ValueError):
     PSI: n_bins=1 is not allowed; expected an int >= 2
     """
 
-    def __init__(self, key: str, value: object, allowed: str, *, owner: str | None = None):
+    def __init__(self, key: str, value: object, allowed: str, owner: str | None = None):
+        # the constructor's arguments are the exception's args, so ``type(e)(*e.args)`` (how
+        # simpy re-raises a process's error) and pickling both rebuild the same error
+        super().__init__(key, value, allowed, owner)
         self.key = key
         self.value = value
         self.allowed = allowed
         self.owner = owner
-        prefix = f"{owner}: " if owner else ""
-        super().__init__(f"{prefix}{key}={value!r} is not allowed; expected {allowed}")
 
-    def __reduce__(self):
-        return (_make_config_error, (self.key, self.value, self.allowed, self.owner))
-
-
-def _make_config_error(key, value, allowed, owner):
-    return ConfigError(key, value, allowed, owner=owner)
+    def __str__(self) -> str:
+        prefix = f"{self.owner}: " if self.owner else ""
+        return f"{prefix}{self.key}={self.value!r} is not allowed; expected {self.allowed}"
 
 
 class UnknownNameError(ConfigError, KeyError):
@@ -66,20 +64,16 @@ class UnknownNameError(ConfigError, KeyError):
 
     def __init__(self, family: str, name: object, known: Iterable[str]):
         known = sorted(known)
+        Exception.__init__(self, family, name, known)  # args rebuild the error (see ConfigError)
         self.family = family
         self.known = known
-        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        message = f"Unknown {family} {name!r}.{hint} Known: {', '.join(known) or '(none)'}"
-        Exception.__init__(self, message)
         self.key, self.value, self.allowed, self.owner = family, name, ", ".join(known), None
-        self._message = message
 
     def __str__(self) -> str:
-        return self._message
-
-    def __reduce__(self):
-        return (UnknownNameError, (self.family, self.value, self.known))
+        close = difflib.get_close_matches(str(self.value), self.known, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(self.known) or "(none)"
+        return f"Unknown {self.family} {self.value!r}.{hint} Known: {known}"
 
 
 class SchemaError(SimlabError, ValueError):

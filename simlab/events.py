@@ -28,6 +28,8 @@ class EventKind(StrEnum):
     TRAIN = "train"
     DEPLOY = "deploy"
     ALARM = "alarm"
+    SERVING_FALLBACK = "serving_fallback"  # a column was unusable; serving used its fallback
+    SERVING_FAILURE = "serving_failure"  # a column was unusable; serving requests failed
 
 
 @dataclass(frozen=True, slots=True, eq=False)

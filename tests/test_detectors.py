@@ -232,10 +232,26 @@ def test_psi_numeric_column_arriving_as_object_with_none():
     assert np.isfinite(v.statistic[0])
 
 
-def test_psi_missing_column_is_a_schema_error():
+def test_a_missing_column_reads_as_all_missing_and_alarms():
+    # a column dropped upstream must not crash the monitor: every row counts as missing
+    rng = np.random.default_rng(4)
+    ref = View(columns={"x": rng.normal(size=500), "y": rng.normal(size=500)})
+    psi = PSI(window_size=100, min_samples=50).fit(ref)
+    ks = KS(window_size=100, min_samples=50).fit(ref)
+    v = psi.update(View(columns={"x": rng.normal(size=100)}))
+    assert psi.counts_[1, -1] == 100  # all 100 rows of y in the missing bin
+    assert v.alarm
+    assert v.statistic[1] > 1.0
+    assert v.statistic[0] < 0.2
+    w = ks.update(View(columns={"x": rng.normal(size=100)}))
+    assert np.isnan(w.statistic[1])  # KS drops NaN: nothing left to test
+    assert not w.alarm
+
+
+def test_a_column_of_the_wrong_length_is_a_schema_error():
     det = PSI().fit(View(columns={"x": np.zeros(10), "y": np.zeros(10)}))
-    with pytest.raises(SchemaError, match="'y' is missing"):
-        det.update(View(columns={"x": np.zeros(3)}))
+    with pytest.raises(SchemaError, match="'y' has 2 rows, not 3"):
+        det.update(View(columns={"x": np.zeros(3), "y": np.zeros(2)}))
 
 
 def test_update_before_fit_raises():

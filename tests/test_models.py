@@ -9,7 +9,8 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from simlab import ConfigError, NotFittedError
 from simlab.models import FeaturePipeline, ModelAdapter
-from simlab.models.scoring import N_AUC_BINS, auc_from_hist, binary_sums, metrics_from_sums
+from simlab.registry import build
+from simlab.scoring import N_AUC_BINS, auc_from_hist, binary_sums, metrics_from_sums
 from simlab.world import credit, logistic
 
 
@@ -79,8 +80,10 @@ def test_model_errors():
         ModelAdapter(holdout=1.5)
     with pytest.raises(ConfigError, match="predict_proba"):
         ModelAdapter(estimator="linear_svc").check_task("binary")
-    with pytest.raises(ConfigError, match="not JSON-able"):
-        ModelAdapter(estimator=RandomForestClassifier()).to_dict()
+    # an estimator object travels as its class and parameters, and comes back from JSON
+    spec = ModelAdapter(estimator=RandomForestClassifier(n_estimators=7)).to_dict()
+    assert spec["estimator"]["class"].endswith("RandomForestClassifier")
+    assert build(spec)._prototype.get_params()["n_estimators"] == 7
 
 
 def test_training_needs_both_classes():
@@ -109,7 +112,18 @@ def test_unknown_estimator_parameter_is_named():
         ModelAdapter(estimator="logistic_regression", params={"Cx": 1.0})
 
 
-def test_pipeline_names_a_missing_column():
-    p = FeaturePipeline().fit({"a": np.zeros(3), "b": np.zeros(3)})
+def test_pipeline_names_a_missing_column_when_it_fails():
+    p = FeaturePipeline(on_missing="fail").fit({"a": np.zeros(3), "b": np.zeros(3)})
     with pytest.raises(ConfigError, match="columns='a'"):
         p.transform({"b": np.zeros(3)})
+
+
+def test_pipeline_falls_back_on_missing_and_unusable_columns():
+    cols = {"a": np.array([1.0, 3.0]), "c": np.array(["u", "v"])}
+    p = FeaturePipeline().fit(cols)
+    assert p.names_out_ == ("a", "c=u", "c=v")
+    assert p.unusable({"c": np.array(["u"])}) == ["a"]
+    # a missing numeric column serves its fill (the training mean), a categorical one "unseen"
+    assert p.transform({"c": np.array(["v"])}).tolist() == [[2.0, 0.0, 1.0]]
+    assert p.transform({"a": np.array(["x"])}, n=1).tolist() == [[2.0, 0.0, 0.0]]
+    assert p.transform({}, n=2).shape == (2, 3)

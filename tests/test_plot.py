@@ -14,6 +14,7 @@ from matplotlib.collections import QuadMesh
 
 from simlab.errors import ConfigError
 from simlab.plot import format_hours, run_figure, score_heatmap, timeline
+from simlab.sim.run import RUN_DATA_VARS
 from simlab.testing._runs import make_run
 
 
@@ -35,7 +36,11 @@ def test_timeline_lines_and_labels():
     run = make_run(onset_hours=100.0, harm_hours=130.0, label_delay_hours=24.0)
     ax = timeline(run)
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels[:3] == ["offline (random split)", "true metric", "observed metric"]
+    assert labels[:3] == [
+        "offline (random split)",
+        RUN_DATA_VARS["true_metric"].long_name,
+        RUN_DATA_VARS["observed_metric"].long_name,
+    ]
     assert ax.get_lines()[0].get_linestyle() == "--"
     legend = legend_texts(ax)
     for entry in ("early first alarm", "late first alarm", "harm", "label alarm", "concept shift"):
@@ -94,7 +99,7 @@ def test_timeline_detector_without_alarm_gets_a_legend_entry():
 
 def test_timeline_other_metric_and_regression():
     ax = timeline(make_run(), metric="log_loss")
-    assert ax.get_ylabel() == "log_loss [1]"
+    assert ax.get_ylabel() == "log_loss [nats]"
     ax = timeline(make_run(task="regression"))
     assert ax.get_ylabel() == "mae [target units]"
     with pytest.raises(ConfigError, match="metric"):

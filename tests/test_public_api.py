@@ -39,6 +39,13 @@ def test_every_public_object_has_a_docstring_with_an_example():
     for module in (
         "simlab",
         "simlab.validation",
+        "simlab.view",
+        "simlab.scoring",
+        "simlab.decisions",
+        "simlab.faults",
+        "simlab.feedback",
+        "simlab.sim.run",
+        "simlab.sim.processes",
         "simlab.testing.checks",
         "simlab.world",
         "simlab.detectors",

@@ -16,6 +16,8 @@ import pytest
 from scipy import stats
 
 from simlab import ConfigError, Event, Rngs, UnknownNameError, build, registered
+from simlab.faults import DropColumn, Faulted, Float32, RenameColumn, Round
+from simlab.feedback import SelectiveLabels, lending
 from simlab.testing._world_checks import check_world, yield_world_checks
 from simlab.testing.fakes import GenericTestWorld, mean_shift_world
 from simlab.world import (
@@ -775,6 +777,25 @@ WORLD_CASES = {
 }
 
 
+WORLD_CASES["faulted"] = [
+    Faulted(world=sea(), fault=DropColumn(column="x1"), start=10.0, end=300.0),
+    Faulted(world=credit(), fault=RenameColumn(column="region", to="zone"), start=5.0),
+    Faulted(
+        world=Faulted(world=logistic(n_features=3), fault=Round(columns=("x0",), decimals=1)),
+        fault=Float32(columns=("x1", "x2")),
+        start=20.0,
+    ),
+]
+WORLD_CASES["selective_labels"] = [
+    SelectiveLabels(world=credit()),
+    SelectiveLabels(world=sea(), observed="not_acted"),
+]
+WORLD_CASES["lending"] = [
+    lending(),
+    lending(shifts=(CovariateShift(features="income", mean=-15.0, schedule=_gradual()),)),
+]
+
+
 def test_every_registered_world_has_conformance_cases():
     assert set(registered("world")) <= set(WORLD_CASES)
 
@@ -782,7 +803,8 @@ def test_every_registered_world_has_conformance_cases():
 def _conformance_params():
     for name, worlds in WORLD_CASES.items():
         for i, world in enumerate(worlds):
-            shifts = "+".join(s.name + ":" + s.schedule.name for s in world.shifts) or "stationary"
+            inner = getattr(world, "unwrapped", world)
+            shifts = "+".join(s.name + ":" + s.schedule.name for s in inner.shifts) or "stationary"
             for check in yield_world_checks(world):
                 yield pytest.param(world, check, id=f"{name}[{i}]:{shifts}:{check.__name__}")
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
-import numpy as np
-
-from simlab.batch import readonly
-from simlab.errors import ConfigError, NotFittedError, SchemaError
+from simlab.errors import ConfigError, NotFittedError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.view import Verdict, View
 
-__all__ = ["DETECTORS", "BaseDetector", "Detector", "Tags", "Verdict", "View", "Watches"]
+__all__ = [
+    "DETECTORS",
+    "ON",
+    "BaseDetector",
+    "Detector",
+    "Tags",
+    "Verdict",
+    "View",
+    "Watches",
+    "watches_of",
+]
 
 DETECTORS: Registry = Registry("detector")
 
@@ -29,7 +35,8 @@ class Watches(enum.StrEnum):
     <Watches.SCORES: 'scores'>
     """
 
-    FEATURES = "features"  # the model's inputs, label-free
+    FEATURES = "features"  # upstream columns, as the world emits them (label-free)
+    SERVED = "served"  # the model's served features, after the serving pipeline (label-free)
     SCORES = "scores"  # the model's outputs, label-free
     LABELS = "labels"  # delayed labels with the scores the model gave those rows
     QUALITY = "quality"  # data-quality facts about the inputs
@@ -57,103 +64,23 @@ class Tags:
     per_feature: bool = False
 
 
-def _ro(a):
-    return None if a is None else readonly(a)
+#: Where a feature monitor looks: the upstream columns or the model's served features.
+ON = ("upstream", "served")
 
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """What a monitor can see at one tick, and nothing more.
+def watches_of(detector) -> Watches:
+    """What this detector instance watches (its ``watches`` if it says, else its class tags).
 
-    Parameters
-    ----------
-    t
-        Simulated hours.
-    columns
-        The tick's input rows (as served to the model), by feature.
-    scores
-        The model's output for those rows: P(Y=1) for a classifier, the prediction for a
-        regressor.
-    labels
-        Labels that *arrived* during this tick (for rows served at this tick or earlier).
-    label_scores
-        The scores the model gave the rows whose labels arrived, aligned with `labels`.
-    label_times
-        The hours at which those rows were served (the prediction log's timestamps),
-        aligned with `labels`; None when unknown.
+    A feature monitor built with ``on="served"`` watches the model's served features; every
+    other detector watches what its class's `Tags` declare.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> v = View(t=0.0, columns={"x": np.zeros(3)}, scores=np.full(3, 0.5))
-    >>> v.n, v.n_labels
-    (3, 0)
+    >>> from simlab.detectors import PSI, ScorePSI
+    >>> watches_of(PSI()).value, watches_of(PSI(on="served")).value, watches_of(ScorePSI()).value
+    ('features', 'served', 'scores')
     """
-
-    t: float = 0.0
-    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
-    scores: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    label_scores: np.ndarray | None = None
-    label_times: np.ndarray | None = None
-
-    def __post_init__(self):
-        object.__setattr__(
-            self, "columns", MappingProxyType({k: _ro(v) for k, v in self.columns.items()})
-        )
-        for name in ("scores", "labels", "label_scores", "label_times"):
-            object.__setattr__(self, name, _ro(getattr(self, name)))
-        arrays = {**self.columns, **{n: getattr(self, n) for n in ("scores", "labels")}}
-        for name, values in arrays.items():
-            if values is not None and values.ndim != 1:
-                raise SchemaError(f"View: {name!r} has shape {values.shape}; expected 1-D")
-        if (self.labels is None) != (self.label_scores is None) or (
-            self.labels is not None and self.labels.shape != self.label_scores.shape
-        ):
-            raise ConfigError(
-                "label_scores", None, "an array aligned with labels (both or neither)", owner="View"
-            )
-
-    @property
-    def n(self) -> int:
-        """Rows served this tick."""
-        if self.scores is not None:
-            return int(self.scores.shape[0])
-        return len(next(iter(self.columns.values()))) if self.columns else 0
-
-    @property
-    def n_labels(self) -> int:
-        """Labels that arrived this tick."""
-        return 0 if self.labels is None else int(self.labels.shape[0])
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """A detector's answer for one tick.
-
-    Parameters
-    ----------
-    statistic
-        The test statistic: a float, or one per feature for per-feature detectors
-        (``nan`` where there was nothing to test).
-    threshold
-        The level above which the statistic raises an alarm (same shape).
-    alarm
-        Whether the detector alarms at this tick.
-
-    Examples
-    --------
-    >>> v = Verdict(statistic=0.3, threshold=0.2, alarm=True)
-    >>> v.alarm
-    True
-    """
-
-    statistic: float | np.ndarray
-    threshold: float | np.ndarray
-    alarm: bool
-
-    def __post_init__(self):
-        object.__setattr__(self, "alarm", bool(self.alarm))
+    return Watches(getattr(detector, "watches", None) or detector.tags.watches)
 
 
 @runtime_checkable
@@ -197,6 +124,17 @@ class BaseDetector(Component):
     """
 
     tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES)
+
+    @property
+    def watches(self) -> Watches:
+        """What this instance watches: `Watches.SERVED` for a feature monitor ``on="served"``."""
+        if self.tags.watches is Watches.FEATURES and getattr(self, "on", "upstream") == "served":
+            return Watches.SERVED
+        return self.tags.watches
+
+    def _check_on(self) -> None:
+        if getattr(self, "on", "upstream") not in ON:
+            raise ConfigError("on", self.on, f"one of {list(ON)}", owner=type(self).__name__)
 
     @property
     def is_fitted(self) -> bool:

@@ -54,19 +54,24 @@ def _select(owner: str, features, reference: View) -> list[str]:
 
 
 def _columns(owner: str, names: list[str], view: View) -> tuple[list[np.ndarray], int]:
-    """The view's monitored columns, checked to be present and of one length."""
+    """The view's monitored columns, checked to be of one length.
+
+    A column the view lacks (dropped or renamed upstream) reads as all missing: NaN in every
+    row, which the binners count in their *missing* bin. A monitor sees the gap instead of
+    crashing on it.
+    """
     columns = view.columns
+    present = [columns[name] for name in names if name in columns]
+    n = present[0].shape[0] if present else view.n
     out = []
     for name in names:
-        if name not in columns:
-            raise SchemaError(f"{owner}: column {name!r} is missing from the view")
-        values = columns[name]
-        if out and values.shape[0] != out[0].shape[0]:
-            raise SchemaError(
-                f"{owner}: column {name!r} has {values.shape[0]} rows, not {out[0].shape[0]}"
-            )
+        values = columns.get(name)
+        if values is None:
+            values = np.full(n, np.nan)
+        elif values.shape[0] != n:
+            raise SchemaError(f"{owner}: column {name!r} has {values.shape[0]} rows, not {n}")
         out.append(values)
-    return out, out[0].shape[0]
+    return out, n
 
 
 def _unbinnable(owner: str, name: str, values: np.ndarray, exc: Exception) -> SchemaError:
@@ -104,6 +109,10 @@ class PSI(BaseDetector):
         The statistic compares the most recent `window_size` rows seen with the reference.
     min_samples
         Until the window holds this many rows the statistic is nan and there is no alarm.
+    on
+        ``"upstream"``: the columns as the world emits them (what every consumer sees);
+        ``"served"``: the model's served features, after the serving pipeline, against
+        what the training pipeline made of the reference rows (how train/serve skew shows).
 
     Attributes
     ----------
@@ -175,12 +184,15 @@ class PSI(BaseDetector):
         threshold: float = 0.2,
         window_size: int = 1000,
         min_samples: int = 100,
+        on: str = "upstream",
     ):
         self.features = features
         self.n_bins = n_bins
         self.threshold = threshold
         self.window_size = window_size
         self.min_samples = min_samples
+        self.on = on
+        self._check_on()
         check_features("PSI", features)
         check_int("PSI", "n_bins", n_bins, 2)
         check_real("PSI", "threshold", threshold, low=0.0, open_low=True)
@@ -264,6 +276,10 @@ class KS(BaseDetector):
     min_samples
         A feature whose window holds fewer non-NaN values gets a nan statistic and
         cannot alarm.
+    on
+        ``"upstream"``: the columns as the world emits them (what every consumer sees);
+        ``"served"``: the model's served features, after the serving pipeline, against
+        what the training pipeline made of the reference rows (how train/serve skew shows).
 
     Attributes
     ----------
@@ -333,11 +349,14 @@ class KS(BaseDetector):
         alpha: float = 0.01,
         window_size: int = 1000,
         min_samples: int = 100,
+        on: str = "upstream",
     ):
         self.features = features
         self.alpha = alpha
         self.window_size = window_size
         self.min_samples = min_samples
+        self.on = on
+        self._check_on()
         check_features("KS", features)
         check_real("KS", "alpha", alpha, low=0.0, high=1.0, open_low=True)
         _check_window("KS", window_size, min_samples)

@@ -9,21 +9,23 @@ import numpy as np
 from simlab.detectors._kernels import Ring, check_int, check_real
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
+from simlab.scoring import row_values
 
 __all__ = ["WindowedMetric"]
 
 #: The allowed metrics; accuracy is better when larger, the others when smaller.
 _METRICS = ("accuracy", "log_loss", "mae")
 
-#: Probabilities are clipped to [LOG_LOSS_EPS, 1 - LOG_LOSS_EPS] before the logarithm.
-LOG_LOSS_EPS = 1e-15
-
 
 def _per_row(metric: str, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per-row correctness (accuracy), loss (log_loss) or absolute error (mae)."""
+    """Per-row correctness (accuracy), loss (log_loss) or absolute error (mae).
+
+    The values are `simlab.scoring.row_values`, the definitions the Run uses; rows whose
+    label is NaN carry no label and are dropped.
+    """
     y = np.asarray(labels, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
-    keep = ~(np.isnan(y) | np.isnan(s))
+    keep = ~np.isnan(y)
     y, s = y[keep], s[keep]
     if metric != "mae" and not np.isin(y, (0.0, 1.0)).all():
         bad = np.unique(y[~np.isin(y, (0.0, 1.0))])[:5].tolist()
@@ -31,12 +33,7 @@ def _per_row(metric: str, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     if metric == "log_loss" and ((s < 0.0) | (s > 1.0)).any():
         bad = np.unique(s[(s < 0.0) | (s > 1.0)])[:5].tolist()
         raise SchemaError(f"WindowedMetric(log_loss): scores {bad} are not probabilities in [0, 1]")
-    if metric == "accuracy":
-        return ((s >= 0.5) == (y == 1.0)).astype(np.float64)
-    if metric == "log_loss":
-        p = np.clip(s, LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
-        return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
-    return np.abs(y - s)
+    return row_values(metric, y, s)
 
 
 @DETECTORS.register("windowed_metric")
@@ -64,16 +61,18 @@ class WindowedMetric(BaseDetector):
 
     Notes
     -----
-    Each arrived label contributes one number: ``1[1{s >= 0.5} = y]`` (accuracy),
-    ``−y ln p − (1 − y) ln(1 − p)`` with ``p`` = the score floored at 1e-15 away from 0
-    and 1 (log loss; scores outside [0, 1] are refused) or ``|y − s|`` (MAE). Labels
+    Each arrived label contributes one number, defined once in `simlab.scoring.row_values`
+    (the same definitions the Run's true and observed metrics use): ``1[1{s >= 0.5} = y]``
+    (accuracy), ``−ln q`` with ``q`` the score's probability of the true class floored at
+    1e-15 (log loss; scores outside [0, 1] are refused) or ``|y − s|`` (MAE). Labels
     other than 0 and 1 are refused for accuracy and log loss (`SchemaError`).
     The window's metric is their mean, and the statistic is the degradation in the
     worse direction:
     ``reference − window`` for accuracy, ``window − reference`` for the losses. It
-    alarms when the statistic exceeds `tolerance`. Rows whose label or score is NaN
-    are ignored; ±inf scores are ordinary values for accuracy (they predict a class) and
-    MAE (an infinite absolute error). A tick with no arrived labels
+    alarms when the statistic exceeds `tolerance`. Rows whose label is NaN are ignored; a
+    NaN score is a failed prediction and counts as the worst value (wrong, ``−ln 1e-15``,
+    an infinite error), as in the Run; ±inf scores are ordinary values for accuracy (they
+    predict a class) and MAE (an infinite absolute error). A tick with no arrived labels
     leaves the window, and so the statistic, as it is. Under no change the window's
     accuracy has standard error ``sqrt(a(1 − a)/w)`` (0.013 for a = 0.8, w = 1000), so
     the default tolerance of 0.05 sits near four standard errors.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import xarray as xr
 
 from simlab.errors import ConfigError
+from simlab.scoring import METRIC_UNITS
 
 __all__ = ["degradation", "label_gap", "optimism"]
 
@@ -72,7 +73,7 @@ def degradation(run: xr.Dataset, *, metric: str | None = None) -> xr.DataArray:
     out = _shortfall(run, "true_metric", name)
     return out.assign_attrs(
         long_name=f"degradation of {name} (offline - true; positive = worse)",
-        units=run["true_metric"].attrs.get("units", ""),
+        units=METRIC_UNITS.get(name, ""),
     ).rename("degradation")
 
 
@@ -109,7 +110,7 @@ def label_gap(run: xr.Dataset, *, metric: str | None = None) -> xr.DataArray:
         _drop_scalar_coords(out)
         .assign_attrs(
             long_name=f"label gap of {name} (observed - true)",
-            units=run["true_metric"].attrs.get("units", ""),
+            units=METRIC_UNITS.get(name, ""),
         )
         .rename("label_gap")
     )
@@ -149,7 +150,7 @@ def optimism(run: xr.Dataset, *, metric: str | None = None) -> xr.DataArray:
         _drop_scalar_coords(out)
         .assign_attrs(
             long_name=f"optimism of {name} (random split over time split; positive = flattering)",
-            units=run["offline_metric"].attrs.get("units", ""),
+            units=METRIC_UNITS.get(name, ""),
         )
         .rename("optimism")
     )

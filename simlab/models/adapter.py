@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,15 +13,15 @@ from sklearn import config_context
 from sklearn.base import clone
 
 from simlab.batch import Batch
-from simlab.detectors.base import View
 from simlab.errors import ConfigError
 from simlab.models.pipelines import FeaturePipeline
-from simlab.models.scoring import binary_sums, metrics_from_sums, regression_sums
-from simlab.params import Component
+from simlab.params import Component, encode
 from simlab.registry import Registry
+from simlab.scoring import binary_sums, metrics_from_sums, regression_sums
 from simlab.validation import check_real
+from simlab.view import View
 
-__all__ = ["ESTIMATORS", "MODELS", "Deployed", "ModelAdapter"]
+__all__ = ["ESTIMATORS", "MODELS", "Deployed", "ModelAdapter", "Served", "estimator_spec"]
 
 ESTIMATORS: Registry = Registry("estimator", index=False)
 MODELS: Registry = Registry("model")
@@ -59,6 +60,132 @@ for _name, _path in {
     ESTIMATORS.register(_name)(_sk(_path))
 
 
+#: Estimator classes a JSON spec may name: importing another module could run its code.
+_REBUILDABLE = ("sklearn.",)
+
+
+def _class_path(obj) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _encode_value(value, problems: list[str], where: str):
+    if hasattr(value, "get_params") and hasattr(value, "fit") and not isinstance(value, type):
+        return _encode_estimator(value, problems, where)
+    if isinstance(value, (list, tuple)):
+        return [_encode_value(v, problems, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _encode_value(v, problems, f"{where}.{k}") for k, v in value.items()}
+    try:
+        return encode(value)
+    except ConfigError:
+        problems.append(f"{where}={value!r} is not JSON-able")
+        return {"repr": repr(value)}
+
+
+def _encode_estimator(est, problems: list[str], where: str) -> dict:
+    path = _class_path(est)
+    if not path.startswith(_REBUILDABLE):
+        problems.append(f"{where} is a {path} (only scikit-learn classes are rebuilt from JSON)")
+    params = est.get_params(deep=False)
+    return {
+        "class": path,
+        "params": {
+            k: _encode_value(v, problems, f"{where}.{k}") for k, v in sorted(params.items())
+        },
+    }
+
+
+def estimator_spec(estimator) -> dict:
+    """An estimator object as JSON-able data: its class and its parameters, recursively.
+
+    Nested estimators (a `~sklearn.pipeline.Pipeline`'s steps) become specs too. A value JSON
+    cannot hold becomes ``{"repr": ...}``, and then, or when the class is not scikit-learn's,
+    the spec says ``"rebuildable": false`` with the reasons: the Run still records what the
+    model was, but the scenario cannot be rebuilt from its JSON alone.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> spec = estimator_spec(LogisticRegression(C=0.5))
+    >>> spec["class"], spec["params"]["C"], spec["rebuildable"]
+    ('sklearn.linear_model._logistic.LogisticRegression', 0.5, True)
+    """
+    problems: list[str] = []
+    spec = _encode_estimator(estimator, problems, "estimator")
+    spec["rebuildable"] = not problems
+    if problems:
+        spec["problems"] = problems
+    return spec
+
+
+def _decode_value(value, top: bool):
+    if isinstance(value, Mapping) and "class" in value:
+        return _build_estimator(value)
+    if isinstance(value, (list, tuple)):
+        items = [_decode_value(v, False) for v in value]
+        return items if top else tuple(items)  # a Pipeline's steps: a list of (name, step) pairs
+    if isinstance(value, Mapping):
+        return {k: _decode_value(v, False) for k, v in value.items()}
+    return value
+
+
+def _build_estimator(spec):
+    """The estimator an `estimator_spec` describes (scikit-learn classes only)."""
+    path = spec.get("class")
+    if not spec.get("rebuildable", True) or not isinstance(path, str):
+        raise ConfigError(
+            "estimator",
+            path,
+            "a rebuildable spec; this one cannot be rebuilt from JSON "
+            f"({'; '.join(spec.get('problems', [])) or 'no class'}): pass the estimator object",
+            owner="ModelAdapter",
+        )
+    if not path.startswith(_REBUILDABLE):
+        raise ConfigError(
+            "estimator", path, "a scikit-learn class (or pass the object)", owner="ModelAdapter"
+        )
+    module, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ConfigError("estimator", path, "an importable class", owner="ModelAdapter") from None
+    params = spec.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ConfigError("estimator.params", params, "a mapping", owner="ModelAdapter")
+    return cls(**{k: _decode_value(v, True) for k, v in params.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What serving made of one tick's columns.
+
+    Attributes
+    ----------
+    scores
+        The model's scores (NaN for every row when the request failed).
+    features
+        The model matrix ``(n, k)`` it was served (None when the request failed).
+    unusable
+        The fitted columns that were absent or unusable (see `FeaturePipeline.unusable`).
+    failed
+        True when the request failed (``on_missing="fail"`` and a column was unusable).
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> m = ModelAdapter().train(sea().sample(1000, 0.0, rng=0), version=0)
+    >>> served = m.serve({"x0": [1.0, 9.0], "x2": [0.0, 0.0]})
+    >>> served.unusable, served.failed, served.features.shape
+    (('x1',), False, (2, 3))
+    """
+
+    scores: np.ndarray
+    features: np.ndarray | None
+    unusable: tuple[str, ...] = ()
+    failed: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Deployed:
     """One trained model version, immutable.
@@ -76,7 +203,11 @@ class Deployed:
     offline
         ``{"random": metrics, "time": metrics}``: what offline evaluation promised.
     reference
-        A `View` of held-out rows (inputs, the model's scores, labels) that monitors fit on.
+        A `View` of held-out rows (upstream columns, the model's scores, labels) that
+        monitors fit on.
+    reference_served
+        The same rows as the training pipeline turned them into model features: the
+        reference of monitors that watch served features.
 
     Examples
     --------
@@ -94,10 +225,10 @@ class Deployed:
     task: str
     offline: dict = field(default_factory=dict)
     reference: View | None = None
+    reference_served: View | None = None
 
-    def scores(self, columns) -> np.ndarray:
-        """P(Y=1) per row for a classifier, the prediction for a regressor."""
-        x = self.serving_pipeline_.transform(columns)
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Scores of a model matrix: P(Y=1) per row for a classifier, the prediction otherwise."""
         if x.shape[0] == 0:
             return np.empty(0)
         # the pipeline imputes every non-finite value, so scikit-learn's finiteness scan is moot
@@ -105,6 +236,34 @@ class Deployed:
             if self.task == "binary":
                 return self.estimator_.predict_proba(x)[:, 1]
             return np.asarray(self.estimator_.predict(x), dtype=float)
+
+    def serve(self, columns, *, n: int | None = None) -> Served:
+        """Serve these columns: the serving pipeline, then the model (see `Served`).
+
+        `n` is the number of rows, for when no fitted column is present to tell it.
+        """
+        pipeline = self.serving_pipeline_
+        unusable = tuple(pipeline.unusable(columns))
+        if unusable and pipeline.on_missing == "fail":
+            rows = n if n is not None else _rows(columns)
+            return Served(np.full(rows, np.nan), None, unusable, True)
+        x = pipeline.transform(columns, n=n)
+        return Served(self.predict(x), x, unusable, False)
+
+    def scores(self, columns) -> np.ndarray:
+        """P(Y=1) per row for a classifier, the prediction for a regressor (NaN: failed)."""
+        return self.serve(columns).scores
+
+    def served_columns(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """A served model matrix as named columns (what monitors of served features read)."""
+        names = self.serving_pipeline_.names_out_
+        return {name: features[:, j] for j, name in enumerate(names)}
+
+
+def _rows(columns) -> int:
+    for col in columns.values():
+        return len(np.asarray(col))
+    return 0
 
 
 def _metrics(task, y, s) -> np.ndarray:
@@ -127,8 +286,9 @@ class ModelAdapter(Component):
     Parameters
     ----------
     estimator
-        A registered name ("logistic_regression", "random_forest", ...) or an unfitted
-        scikit-learn estimator.
+        A registered name ("logistic_regression", "random_forest", ...), an unfitted
+        scikit-learn estimator object (a `~sklearn.pipeline.Pipeline` included), or an
+        `estimator_spec` mapping (how an object comes back from JSON).
     params
         Estimator parameters (with a name).
     features
@@ -196,6 +356,8 @@ class ModelAdapter(Component):
     def _make(self):
         if isinstance(self.estimator, str):
             return ESTIMATORS.make({"kind": self.estimator, **(self.params or {})})
+        if isinstance(self.estimator, Mapping):
+            return _build_estimator(self.estimator)
         if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "get_params"):
             raise ConfigError(
                 "estimator",
@@ -206,14 +368,40 @@ class ModelAdapter(Component):
         return clone(self.estimator)
 
     def to_dict(self):
-        if not isinstance(self.estimator, str):
-            raise ConfigError(
-                "estimator",
-                self.estimator,
-                "a registered name (an estimator object is not JSON-able; use a name and params)",
-                owner="ModelAdapter",
-            )
-        return super().to_dict()
+        params = self.get_params()
+        if self._spec is not None:  # an estimator object travels as its spec
+            params["estimator"] = self._spec
+        return {"kind": self.name, **{k: encode(v) for k, v in params.items()}}
+
+    @property
+    def _spec(self) -> dict | None:
+        """The estimator object's spec (None for a name or a mapping)."""
+        if isinstance(self.estimator, (str, Mapping)):
+            return None
+        return estimator_spec(self.estimator)
+
+    def estimator_class(self) -> str:
+        """The estimator's class, as ``module.Class``.
+
+        Examples
+        --------
+        >>> ModelAdapter().estimator_class()
+        'sklearn.linear_model._logistic.LogisticRegression'
+        """
+        return _class_path(self._prototype)
+
+    def rebuild_problems(self) -> list[str]:
+        """Why this model cannot be rebuilt from its JSON alone (empty when it can).
+
+        Examples
+        --------
+        >>> ModelAdapter().rebuild_problems()
+        []
+        """
+        spec = self._spec if self._spec is not None else self.estimator
+        if isinstance(spec, Mapping):
+            return list(spec.get("problems", []))
+        return []
 
     def check_task(self, task: str) -> None:
         """Raise `ConfigError` unless the estimator can serve this task."""
@@ -247,8 +435,14 @@ class ModelAdapter(Component):
         training = self._pipeline(self.training)
         training.fit(columns)
         est = clone(self._prototype)
-        if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-            est.set_params(random_state=int(rng.integers(2**31 - 1)))
+        # every unset random_state (a Pipeline's steps too) gets a seed from the run's stream
+        unset = sorted(
+            k
+            for k, v in est.get_params().items()
+            if (k == "random_state" or k.endswith("__random_state")) and v is None
+        )
+        if unset:
+            est.set_params(**{k: int(rng.integers(2**31 - 1)) for k in unset})
         est.fit(training.transform(columns), y)
         return est, training
 
@@ -299,4 +493,14 @@ class ModelAdapter(Component):
             labels=tail.y,
             label_scores=tail_scores,
         )
-        return dataclasses.replace(deployed, offline=offline, reference=reference)
+        trained = training.transform(tail.columns)  # what training made of the held-out rows
+        reference_served = View(
+            t=batch.t,
+            columns=dict(zip(training.names_out_, trained.T, strict=True)),
+            scores=tail_scores,
+            labels=tail.y,
+            label_scores=tail_scores,
+        )
+        return dataclasses.replace(
+            deployed, offline=offline, reference=reference, reference_served=reference_served
+        )

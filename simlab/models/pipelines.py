@@ -19,10 +19,18 @@ __all__ = ["PIPELINES", "FeaturePipeline"]
 PIPELINES: Registry = Registry("pipeline")
 
 _IMPUTE = ("mean", "median", "zero")
+_ON_MISSING = ("fallback", "fail")
 
 
 def _is_numeric(col: np.ndarray) -> bool:
     return col.dtype.kind in "biuf"
+
+
+def _n_rows(columns: Mapping[str, np.ndarray]) -> int:
+    """Rows in a mapping of columns (0 if it has none)."""
+    for col in columns.values():
+        return len(np.asarray(col))
+    return 0
 
 
 @PIPELINES.register("features")
@@ -40,6 +48,12 @@ class FeaturePipeline(Component):
         Columns to use, in order; None for every column seen at fit.
     impute
         Statistic that fills missing numeric values: "mean", "median" or "zero".
+    on_missing
+        What serving does when a column the pipeline was fitted on is absent (dropped or
+        renamed upstream) or unusable (strings where numbers were): ``"fallback"`` serves
+        the fill value for a numeric column and "unseen" (all zeros) for a categorical one;
+        ``"fail"`` fails the request, so the rows get no score. Either is what a real
+        serving stack is configured to do, and the engine logs it as an event.
 
     Attributes
     ----------
@@ -49,6 +63,9 @@ class FeaturePipeline(Component):
         Fill value per numeric column.
     categories_ : dict
         Known categories per categorical column.
+    names_out_ : tuple of str
+        The name of each column of the model matrix: a numeric feature's own name,
+        ``"feature=category"`` for each one-hot column.
 
     Examples
     --------
@@ -58,11 +75,16 @@ class FeaturePipeline(Component):
     [[2.0, 0.0, 0.0]]
     """
 
-    def __init__(self, *, features=None, impute: str = "mean"):
+    def __init__(self, *, features=None, impute: str = "mean", on_missing: str = "fallback"):
         self.features = features
         self.impute = impute
+        self.on_missing = on_missing
         if impute not in _IMPUTE:
             raise ConfigError("impute", impute, f"one of {list(_IMPUTE)}", owner="FeaturePipeline")
+        if on_missing not in _ON_MISSING:
+            raise ConfigError(
+                "on_missing", on_missing, f"one of {list(_ON_MISSING)}", owner="FeaturePipeline"
+            )
         if features is not None and (
             isinstance(features, str) or not all(isinstance(f, str) for f in features)
         ):
@@ -100,26 +122,66 @@ class FeaturePipeline(Component):
         """Width of the model matrix."""
         return len(self.fill_) + sum(len(c) for c in self.categories_.values())
 
-    def transform(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The model matrix ``(n, n_outputs_)`` for these columns."""
+    @property
+    def names_out_(self) -> tuple[str, ...]:
+        """The model matrix's column names."""
+        out = []
+        for f in self.features_:
+            if f in self.fill_:
+                out.append(f)
+            else:
+                out.extend(f"{f}={c}" for c in self.categories_[f])
+        return tuple(out)
+
+    def unusable(self, columns: Mapping[str, np.ndarray]) -> list[str]:
+        """The fitted columns that are absent from `columns`, or numeric ones that are not numbers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = FeaturePipeline().fit({"a": np.zeros(2), "b": np.ones(2)})
+        >>> p.unusable({"a": np.array(["x", "y"])})
+        ['a', 'b']
+        """
         if not hasattr(self, "features_"):
             raise NotFittedError("FeaturePipeline is not fitted; call fit(columns) first")
-        missing = [f for f in self.features_ if f not in columns]
-        if missing:
+        return [
+            f
+            for f in self.features_
+            if f not in columns or (f in self.fill_ and not _is_numeric(np.asarray(columns[f])))
+        ]
+
+    def transform(self, columns: Mapping[str, np.ndarray], *, n: int | None = None) -> np.ndarray:
+        """The model matrix ``(n, n_outputs_)`` for these columns.
+
+        Unusable columns (see `unusable`) get the fallback when ``on_missing="fallback"``
+        and raise `ConfigError` when ``on_missing="fail"``. `n` gives the row count when
+        no fitted column is present to tell it.
+        """
+        bad = self.unusable(columns)
+        if bad and self.on_missing == "fail":
             raise ConfigError(
                 "columns",
-                missing[0],
-                f"the columns the pipeline was fitted on {list(self.features_)}",
+                bad[0],
+                f"the columns the pipeline was fitted on {list(self.features_)}, "
+                "numeric where they were numeric",
                 owner="FeaturePipeline",
             )
-        n = len(np.asarray(columns[self.features_[0]])) if self.features_ else 0
+        present = [f for f in self.features_ if f not in bad]
+        if present:
+            n = len(np.asarray(columns[present[0]]))
+        elif n is None:
+            n = _n_rows(columns)
         out = np.empty((n, self.n_outputs_), dtype=np.float64)
         j = 0
         for f in self.features_:
+            if f in bad:
+                width = 1 if f in self.fill_ else self.categories_[f].size
+                out[:, j : j + width] = self.fill_.get(f, 0.0)
+                j += width
+                continue
             col = np.asarray(columns[f])
             if f in self.fill_:
-                if not _is_numeric(col):
-                    raise ConfigError(f, col.dtype, "a numeric column", owner="FeaturePipeline")
                 x = col.astype(float)
                 out[:, j] = np.where(np.isfinite(x), x, self.fill_[f])
                 j += 1

@@ -1,6 +1,13 @@
-"""Retraining policies: never, on a fixed period, or when a monitor alarms."""
+"""Retraining policies: never, on a fixed period, or when a monitor alarms.
+
+Each policy owns its waiting: ``wait(env, alarms)`` is a simpy generator that returns when the
+next training job should start, and ``rest(env)`` one that runs after each job (a cool-down).
+The engine's retraining process only calls them; it never asks what kind of policy it has.
+"""
 
 from __future__ import annotations
+
+import math
 
 from simlab.errors import ConfigError
 from simlab.params import Component
@@ -22,6 +29,18 @@ class Policy(Component):
     """
 
     retrains = True
+
+    def wait(self, env, alarms):
+        """Wait (a simpy generator) until the next training job should start.
+
+        `alarms` is the run's alarm bus: ``alarms.next(name)`` is an event that succeeds at the
+        next tick at which monitor `name` alarms.
+        """
+        yield env.event()  # a base policy never starts a job
+
+    def rest(self, env):
+        """Wait (a simpy generator) after a training job, before waiting for the next."""
+        yield from ()
 
     def _check_common(self):
         owner = type(self).__name__
@@ -82,6 +101,11 @@ class Periodic(Policy):
         check_real("Periodic", "period_hours", period_hours, low=0.0, open_low=True)
         self._check_common()
 
+    def wait(self, env, alarms):
+        """Jobs start on a fixed grid: ``period_hours``, twice that, ..."""
+        next_start = (math.floor(env.now / self.period_hours + 1e-9) + 1) * self.period_hours
+        yield env.timeout(next_start - env.now)
+
 
 @POLICIES.register("on_alarm")
 class OnAlarm(Policy):
@@ -120,3 +144,11 @@ class OnAlarm(Policy):
             raise ConfigError("detector", detector, "a monitor's name", owner="OnAlarm")
         check_real("OnAlarm", "cooldown_hours", cooldown_hours, low=0.0, open_low=True)
         self._check_common()
+
+    def wait(self, env, alarms):
+        """Until the named monitor alarms."""
+        yield alarms.next(self.detector)
+
+    def rest(self, env):
+        """Alarms are ignored for `cooldown_hours` after each job (run, skipped or failed)."""
+        yield env.timeout(self.cooldown_hours)

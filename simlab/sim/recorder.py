@@ -8,20 +8,19 @@ import numpy as np
 import xarray as xr
 
 from simlab.events import Event
-from simlab.models.scoring import (
+from simlab.scoring import (
     BINARY_METRICS,
-    HIGHER_IS_BETTER,
     N_AUC_BINS,
     REGRESSION_METRICS,
     binary_sums,
     metrics_from_sums,
     regression_sums,
 )
+from simlab.sim.run import build_run
 from simlab.world.schema import Kind
 
-__all__ = ["SCHEMA_VERSION", "Recorder"]
+__all__ = ["Recorder", "params_json", "to_datetime"]
 
-SCHEMA_VERSION = "1"
 SPLITS = ("random", "time")
 
 
@@ -62,11 +61,19 @@ class Recorder:
     task
         "binary" or "regression".
     schema
-        The world's schema (features recorded in its order).
+        The world's schema (features recorded in its order; a column missing from a tick
+        counts as missing in every row).
     detectors
         Monitor names.
     n_bins
         Score-histogram bins.
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> rec = Recorder(n_ticks=3, task="binary", schema=sea().schema, detectors=[], n_bins=10)
+    >>> rec.n_rows.shape, rec.true_sums.shape
+    ((3,), (3, 3))
     """
 
     def __init__(self, *, n_ticks: int, task: str, schema, detectors: list[str], n_bins: int):
@@ -79,12 +86,16 @@ class Recorder:
         m = len(self.metrics)
         self.n_rows = np.zeros(t, np.int64)
         self.n_labels = np.zeros(t, np.int64)
-        width = 3 if task == "binary" else 2
-        self.true_sums = np.zeros((t, width))
-        self.obs_sums = np.zeros((t, width))
+        self.n_acted = np.zeros(t, np.int64)
+        self.n_explored = np.zeros(t, np.int64)
+        self.n_failed = np.zeros(t, np.int64)
+        self.true_sums = np.zeros((t, 3))
+        self.obs_sums = np.zeros((t, 3))
+        self.ipw_sums: np.ndarray | None = None  # allocated at the first weight other than 1
         if task == "binary":
             self.true_hist = np.zeros((t, 2, N_AUC_BINS), np.int64)
             self.obs_hist = np.zeros((t, 2, N_AUC_BINS), np.int64)
+        self.ipw_hist: np.ndarray | None = None
         self.score_hist = np.zeros((t, n_bins), np.int64)
         self.feature_mean = np.full((t, f), np.nan)
         self.feature_std = np.full((t, f), np.nan)
@@ -131,11 +142,17 @@ class Recorder:
             self.score_hist[k] = np.bincount(
                 np.searchsorted(self.edges, s[ok], side="right"), minlength=self.n_bins
             )
-        if y.shape[0] == 0:
+        n = y.shape[0]
+        if n == 0:
             return
+        names = self.schema.names
         num = self._num_idx
         if num.size:  # all numeric features at once: one (F, n) array
-            x = np.array([columns[self.schema.names[j]] for j in num], dtype=float)
+            x = np.full((num.size, n), np.nan)
+            for i, j in enumerate(num):
+                col = columns.get(names[j])
+                if col is not None:
+                    x[i] = col
             fin = np.isfinite(x)
             cnt = fin.sum(1)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -145,18 +162,51 @@ class Recorder:
                 self.feature_std[k, num] = np.sqrt((dev * dev).sum(1) / cnt)
             self.feature_missing[k, num] = np.isnan(x).mean(1)
         for j in self._cat_idx:
-            c = np.asarray(columns[self.schema.names[j]])
+            col = columns.get(names[j])
+            if col is None:
+                self.feature_missing[k, j] = 1.0
+                continue
+            c = np.asarray(col)
             self.feature_missing[k, j] = np.mean((c == "") | (c == "None") | (c == "nan"))
 
-    def observe(self, k: int, y: np.ndarray, scores: np.ndarray) -> None:
-        """Record the labels that arrived at tick `k` with the scores their rows were given."""
+    def decide(self, k: int, decision, n_failed: int) -> None:
+        """Record what was decided at tick `k`, and how many rows had no score."""
+        self.n_acted[k] = decision.n_acted
+        self.n_explored[k] = int(np.count_nonzero(decision.explored))
+        self.n_failed[k] = n_failed
+
+    def observe(
+        self, k: int, y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
+    ) -> None:
+        """Record the labels that arrived at tick `k` and the scores their rows were given.
+
+        `weights` are their inverse label propensities (None, or all 1, when labelling was
+        certain); the weighted sums make the Run's ``ipw_metric``.
+        """
         self.n_labels[k] = y.shape[0]
         if self.task == "binary":
             sums, hist = binary_sums(y, scores)
             self.obs_sums[k] = sums
             self.obs_hist[k] = hist
         else:
-            self.obs_sums[k] = regression_sums(y, scores)
+            sums, hist = regression_sums(y, scores), None
+            self.obs_sums[k] = sums
+        if weights is None or not (weights != 1.0).any():
+            if self.ipw_sums is not None:
+                self.ipw_sums[k] = sums
+                if hist is not None:
+                    self.ipw_hist[k] = hist
+            return
+        if self.ipw_sums is None:  # the first weighted tick: earlier ticks were unweighted
+            self.ipw_sums = self.obs_sums.copy()
+            self.ipw_sums[k:] = 0.0
+            if self.task == "binary":
+                self.ipw_hist = self.obs_hist.astype(float)
+                self.ipw_hist[k:] = 0.0
+        if self.task == "binary":
+            self.ipw_sums[k], self.ipw_hist[k] = binary_sums(y, scores, weights)
+        else:
+            self.ipw_sums[k] = regression_sums(y, scores, weights)
 
     def verdict(self, k: int, j: int, verdict) -> None:
         """Record monitor `j`'s verdict at tick `k` (per-feature statistics: the largest)."""
@@ -193,112 +243,80 @@ class Recorder:
         detector_params: list[str],
         attrs: dict,
     ) -> xr.Dataset:
-        """Build the Run dataset (dims, coords, long_name and units as in the Run contract)."""
+        """Build the Run dataset (`simlab.sim.run.build_run` adds dims, long_name and units)."""
         t = self.n_rows.shape[0]
         hours = np.arange(t) * tick_hours
         t0 = np.datetime64(start, "ns")
-        times = to_datetime(t0, hours)
         w = max(1, round(window_hours / tick_hours))
         binary = self.task == "binary"
         true_m, n_true = self._windowed(self.true_sums, self.true_hist if binary else None, w)
         obs_m, n_obs = self._windowed(self.obs_sums, self.obs_hist if binary else None, w)
-        metric_units = {"accuracy": "1", "log_loss": "nats", "auc": "1", "mae": "target units"}
-        units = ", ".join(f"{m}: {metric_units[m]}" for m in self.metrics)
-
-        def ev_time(h):
-            return to_datetime(t0, h)
-
+        if self.ipw_sums is None:  # every label was certain: the weighted view is the observed
+            ipw_m = obs_m.copy()
+        else:
+            ipw_m, _ = self._windowed(self.ipw_sums, self.ipw_hist if binary else None, w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acted_share = np.where(self.n_rows > 0, self.n_acted / self.n_rows, np.nan)
         events = sorted(events, key=lambda e: (e.start, e.kind.value, e.source))
         data = {
-            "n_rows": ("time", self.n_rows, "rows served", "rows"),
-            "n_labels": ("time", self.n_labels, "labels arrived", "labels"),
-            "true_metric": (("time", "metric"), true_m, "true metric (all labels)", units),
-            "n_true_window": ("time", n_true, "rows in the true-metric window", "rows"),
-            "observed_metric": (
-                ("time", "metric"),
-                obs_m,
-                "observed metric (arrived labels)",
-                units,
+            "n_rows": self.n_rows,
+            "n_labels": self.n_labels,
+            "n_acted": self.n_acted,
+            "acted_share": acted_share,
+            "n_explored": self.n_explored,
+            "n_failed": self.n_failed,
+            "true_metric": true_m,
+            "n_true_window": n_true,
+            "observed_metric": obs_m,
+            "n_observed_window": n_obs,
+            "ipw_metric": ipw_m,
+            "offline_metric": self.offline,
+            "deployed_version": self.version,
+            "score_hist": self.score_hist,
+            "feature_mean": self.feature_mean,
+            "feature_std": self.feature_std,
+            "feature_missing": self.feature_missing,
+            "statistic": self.statistic,
+            "threshold": self.threshold,
+            "alarm": self.alarm,
+            "event_kind": np.array([e.kind.value for e in events], dtype=str),
+            "event_start": np.array(
+                [to_datetime(t0, e.start) for e in events], dtype="datetime64[ns]"
             ),
-            "n_observed_window": ("time", n_obs, "labels in the observed-metric window", "labels"),
-            "offline_metric": (("time", "metric", "split"), self.offline, "offline metric", units),
-            "deployed_version": ("time", self.version, "deployed model version", "1"),
-            "score_hist": (("time", "bin"), self.score_hist, "prediction scores", "rows"),
-            "feature_mean": (
-                ("time", "feature"),
-                self.feature_mean,
-                "feature mean",
-                "feature units",
-            ),
-            "feature_std": (("time", "feature"), self.feature_std, "feature std", "feature units"),
-            "feature_missing": (("time", "feature"), self.feature_missing, "share missing", "1"),
-            "statistic": (("time", "detector"), self.statistic, "detector statistic", "1"),
-            "threshold": (("time", "detector"), self.threshold, "detector threshold", "1"),
-            "alarm": (("time", "detector"), self.alarm, "alarm", "1"),
-            "event_kind": (
-                "event",
-                np.array([e.kind.value for e in events], dtype=str),
-                "event kind",
-                "1",
-            ),
-            "event_start": (
-                "event",
-                np.array([ev_time(e.start) for e in events], dtype="datetime64[ns]"),
-                "event start",
-                "1",
-            ),
-            "event_end": (
-                "event",
-                np.array([ev_time(e.end) for e in events], dtype="datetime64[ns]"),
-                "event end",
-                "1",
-            ),
-            "event_source": (
-                "event",
-                np.array([e.source for e in events], dtype=str),
-                "event source",
-                "1",
-            ),
-            "event_detail": (
-                "event",
-                np.array([e.detail_json() for e in events], dtype=str),
-                "event detail",
-                "1",
-            ),
+            "event_end": np.array([to_datetime(t0, e.end) for e in events], dtype="datetime64[ns]"),
+            "event_source": np.array([e.source for e in events], dtype=str),
+            "event_detail": np.array([e.detail_json() for e in events], dtype=str),
         }
-        data_vars = {}
-        for name, (dims, values, long_name, unit) in data.items():
-            var_attrs = {"long_name": long_name, "units": unit}
-            if name in ("event_start", "event_end"):
-                var_attrs = {"long_name": long_name}  # xarray's CF time encoding owns "units"
-            data_vars[name] = xr.Variable(dims, values, var_attrs)
         coords = {
-            "time": ("time", times),
-            "tick": ("time", np.arange(t, dtype=np.int64)),
-            "hours": (
-                "time",
-                hours.astype(float),
-                {"long_name": "simulated time", "units": "hours"},
-            ),
-            "metric": ("metric", np.array(self.metrics, dtype=str)),
-            "higher_is_better": ("metric", np.array([HIGHER_IS_BETTER[m] for m in self.metrics])),
-            "split": ("split", np.array(SPLITS, dtype=str)),
-            "detector": ("detector", np.array(self.detectors, dtype=str)),
-            "detector_kind": ("detector", np.array(detector_kinds, dtype=str)),
-            "detector_watches": ("detector", np.array(detector_watches, dtype=str)),
-            "detector_params": ("detector", np.array(detector_params, dtype=str)),
-            "feature": ("feature", np.array(self.schema.names, dtype=str)),
-            "feature_units": ("feature", np.array([s.units for s in self.schema], dtype=str)),
-            "bin": ("bin", np.arange(self.n_bins, dtype=np.int64)),
-            "bin_lower": ("bin", self.lower.astype(float)),
-            "bin_upper": ("bin", self.upper.astype(float)),
-            "event": ("event", np.arange(len(events), dtype=np.int64)),
+            "time": to_datetime(t0, hours),
+            "tick": np.arange(t, dtype=np.int64),
+            "hours": hours.astype(float),
+            "metric": np.array(self.metrics, dtype=str),
+            "split": np.array(SPLITS, dtype=str),
+            "detector": np.array(self.detectors, dtype=str),
+            "detector_kind": np.array(detector_kinds, dtype=str),
+            "detector_watches": np.array(detector_watches, dtype=str),
+            "detector_params": np.array(detector_params, dtype=str),
+            "feature": np.array(self.schema.names, dtype=str),
+            "feature_units": np.array([s.units for s in self.schema], dtype=str),
+            "bin": np.arange(self.n_bins, dtype=np.int64),
+            "bin_lower": self.lower.astype(float),
+            "bin_upper": self.upper.astype(float),
+            "event": np.arange(len(events), dtype=np.int64),
         }
-        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+        return build_run(data, coords, attrs)
 
 
 def params_json(detector) -> str:
-    """A detector's parameters as JSON (for the ``detector_params`` coordinate)."""
+    """A detector's parameters as JSON (for the ``detector_params`` coordinate).
+
+    Examples
+    --------
+    >>> from simlab.detectors import PSI
+    >>> import json
+    >>> json.loads(params_json(PSI(n_bins=5)))["n_bins"]
+    5
+    """
     spec = detector.to_dict()
     spec.pop("kind", None)
     return json.dumps(spec, sort_keys=True)

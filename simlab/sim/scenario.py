@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from simlab.decisions import DECISIONS, DecisionRule, Threshold
 from simlab.detectors.base import DETECTORS
 from simlab.errors import ConfigError
+from simlab.faults.base import ServingFault
 from simlab.models.adapter import MODELS, ModelAdapter
-from simlab.params import Component, encode
+from simlab.params import Component, encode, structural_key
 from simlab.sim.delays import DELAYS, Delay, ExponentialDelay
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Policy
 from simlab.sim.traffic import TRAFFIC, Constant, Traffic
@@ -27,19 +29,34 @@ _FAMILIES = {
     "traffic": TRAFFIC,
     "delay": DELAYS,
     "policy": POLICIES,
+    "decision": DECISIONS,
 }
 
 
-@dataclass(frozen=True)
+def _serving_fault(i: int, spec) -> ServingFault:
+    from simlab.registry import build
+
+    if not isinstance(spec, dict) or spec.get("kind") != "serving_fault":
+        raise ConfigError(f"serving[{i}]", spec, 'a table with kind = "serving_fault"')
+    return build(spec)
+
+
+@dataclass(frozen=True, eq=False)
 class Scenario:
-    """Everything one run needs: the world, the model, traffic, label delay, monitors, policy.
+    """Everything one run needs: the world, the model, its decisions, traffic, labels, monitors.
 
     Parameters
     ----------
     world
-        A world (`simlab.world`), possibly wrapped in faults.
+        A world (`simlab.world`), possibly wrapped (faults upstream, selective labels, ...).
     model
         The deployed model (`ModelAdapter`).
+    decision
+        The decision rule that turns the model's scores into actions (`simlab.decisions`);
+        the classic cut-off at 0.5 by default.
+    serving
+        The serving-side slot: `ServingFault` entries applied, in order, only to what the
+        model is served (train/serve skew and software rot live here).
     traffic
         Rows per tick.
     delay
@@ -75,6 +92,8 @@ class Scenario:
 
     world: Any
     model: ModelAdapter = field(default_factory=ModelAdapter)
+    decision: DecisionRule = field(default_factory=Threshold)
+    serving: tuple = ()
     traffic: Traffic = field(default_factory=Constant)
     delay: Delay = field(default_factory=ExponentialDelay)
     monitors: tuple = ()
@@ -93,6 +112,7 @@ class Scenario:
 
     def __post_init__(self):
         object.__setattr__(self, "monitors", tuple(self.monitors))
+        object.__setattr__(self, "serving", tuple(self.serving))
         for key in ("horizon_hours", "tick_hours", "train_hours", "tolerance", "window_hours"):
             check_real("Scenario", key, getattr(self, key), low=0.0, open_low=True)
         check_int("Scenario", "train_rows", self.train_rows, 50)
@@ -128,6 +148,7 @@ class Scenario:
             ("traffic", Traffic),
             ("delay", Delay),
             ("policy", Policy),
+            ("decision", DecisionRule),
         ):
             value = getattr(self, key)
             if family is None:
@@ -138,6 +159,10 @@ class Scenario:
         for i, m in enumerate(self.monitors):
             if not (hasattr(m, "fit") and hasattr(m, "update") and hasattr(m, "tags")):
                 raise ConfigError(f"monitors[{i}]", m, "a detector", owner="Scenario")
+        for i, slot in enumerate(self.serving):
+            if not isinstance(slot, ServingFault):
+                raise ConfigError(f"serving[{i}]", slot, "a ServingFault", owner="Scenario")
+            slot.fault.schema_out(self.world.schema)  # a fault that cannot apply fails now
         self.model.check_task(self.world.schema.task.value)
         names = self.monitor_names()
         if isinstance(self.policy, OnAlarm) and self.policy.detector not in names:
@@ -170,7 +195,10 @@ class Scenario:
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = [m.to_dict() for m in v] if f.name == "monitors" else encode(v)
+            if f.name in ("monitors", "serving"):
+                out[f.name] = [m.to_dict() for m in v]
+            else:
+                out[f.name] = encode(v)
         return out
 
     def to_json(self) -> str:
@@ -201,6 +229,15 @@ class Scenario:
                 out[key] = tuple(
                     m if isinstance(m, Component) else DETECTORS.make(m) for m in value
                 )
+            elif key == "serving":
+                if not isinstance(value, (list, tuple)):
+                    raise ConfigError(
+                        "serving", value, "a list of serving_fault specs", owner="Scenario"
+                    )
+                out[key] = tuple(
+                    v if isinstance(v, Component) else _serving_fault(i, v)
+                    for i, v in enumerate(value)
+                )
             else:
                 out[key] = value
         if "world" not in out:
@@ -214,8 +251,11 @@ class Scenario:
         """Inverse of `to_json`."""
         return cls.from_dict(json.loads(text))
 
+    def _key(self) -> tuple:
+        return tuple(structural_key(getattr(self, f.name)) for f in fields(self))
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Scenario) and self.to_json() == other.to_json()
+        return isinstance(other, Scenario) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self.to_json())
+        return hash(self._key())

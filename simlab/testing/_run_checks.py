@@ -1,10 +1,10 @@
 """The Run conformance check: `check_run` asserts that a Dataset honours the Run contract.
 
-The contract is the one `simlab.sim` records and `simlab.metrics` and `simlab.plot` read: its dims,
-coordinates, variables (with dtypes, ``long_name`` and ``units``), attrs, and a lossless netCDF
-round trip. dtypes are checked by kind (integer, float, bool, datetime, string) rather than by
-width, so a Run loaded back from netCDF3 (where int64 becomes int32 and strings become objects)
-still passes.
+The contract is the one `simlab.sim.run` declares, that `simlab.sim` records and `simlab.metrics`
+and `simlab.plot` read: its dims, coordinates, variables (with dtypes, ``long_name`` and
+``units``), attrs, and a lossless netCDF round trip. dtypes are checked by kind (integer, float,
+bool, datetime, string) rather than by width, so a Run loaded back from netCDF3 (where int64
+becomes int32 and strings become objects) still passes.
 """
 
 from __future__ import annotations
@@ -17,79 +17,9 @@ import tempfile
 import numpy as np
 import xarray as xr
 
+from simlab.sim.run import EVENT_KINDS, RUN_ATTRS, RUN_COORDS, RUN_DATA_VARS, RUN_DIMS
+
 __all__ = ["RUN_ATTRS", "RUN_COORDS", "RUN_DATA_VARS", "RUN_DIMS", "check_run"]
-
-RUN_DIMS = ("time", "metric", "split", "detector", "feature", "bin", "event")
-
-#: coordinate -> (dims, dtype kind); kinds: "int", "float", "bool", "datetime", "str"
-RUN_COORDS = {
-    "time": (("time",), "datetime"),
-    "tick": (("time",), "int"),
-    "hours": (("time",), "float"),
-    "metric": (("metric",), "str"),
-    "higher_is_better": (("metric",), "bool"),
-    "split": (("split",), "str"),
-    "detector": (("detector",), "str"),
-    "detector_kind": (("detector",), "str"),
-    "detector_watches": (("detector",), "str"),
-    "detector_params": (("detector",), "str"),
-    "feature": (("feature",), "str"),
-    "bin": (("bin",), "int"),
-    "bin_lower": (("bin",), "float"),
-    "bin_upper": (("bin",), "float"),
-    "event": (("event",), "int"),
-}
-
-#: data variable -> (dims, dtype kind)
-RUN_DATA_VARS = {
-    "n_rows": (("time",), "int"),
-    "n_labels": (("time",), "int"),
-    "true_metric": (("time", "metric"), "float"),
-    "n_true_window": (("time",), "int"),
-    "observed_metric": (("time", "metric"), "float"),
-    "n_observed_window": (("time",), "int"),
-    "offline_metric": (("time", "metric", "split"), "float"),
-    "deployed_version": (("time",), "int"),
-    "score_hist": (("time", "bin"), "int"),
-    "feature_mean": (("time", "feature"), "float"),
-    "feature_std": (("time", "feature"), "float"),
-    "feature_missing": (("time", "feature"), "float"),
-    "statistic": (("time", "detector"), "float"),
-    "threshold": (("time", "detector"), "float"),
-    "alarm": (("time", "detector"), "bool"),
-    "event_kind": (("event",), "str"),
-    "event_start": (("event",), "datetime"),
-    "event_end": (("event",), "datetime"),
-    "event_source": (("event",), "str"),
-    "event_detail": (("event",), "str"),
-}
-
-#: attr -> expected Python type ("str", "int" or "number")
-RUN_ATTRS = {
-    "scenario": "str",
-    "seed": "int",
-    "simlab_version": "str",
-    "schema_version": "str",
-    "start": "str",
-    "tick_hours": "number",
-    "horizon_hours": "number",
-    "task": "str",
-    "primary_metric": "str",
-    "tolerance": "number",
-    "window_hours": "number",
-    "min_rows": "int",
-    "reference_split": "str",
-}
-
-_EVENT_KINDS = {
-    "covariate_shift",
-    "label_shift",
-    "concept_shift",
-    "fault",
-    "train",
-    "deploy",
-    "alarm",
-}
 
 
 def _kind_ok(values: np.ndarray, kind: str) -> bool:
@@ -108,7 +38,8 @@ def _kind_ok(values: np.ndarray, kind: str) -> bool:
 
 
 def _check_variables(ds: xr.Dataset, spec: dict, what: str, problems: list[str]) -> None:
-    for name, (dims, kind) in spec.items():
+    for name, var_spec in spec.items():
+        dims, kind = var_spec.dims, var_spec.kind
         if name not in ds.variables:
             problems.append(f"{what} {name!r} is missing")
             continue
@@ -179,10 +110,10 @@ def _check_values(ds: xr.Dataset, problems: list[str]) -> None:
     ):
         problems.append(f"detector names are not unique: {ds['detector'].values.tolist()}")
     if "event_kind" in ds:
-        unknown = sorted(set(ds["event_kind"].values.tolist()) - _EVENT_KINDS)
+        unknown = sorted(set(ds["event_kind"].values.tolist()) - EVENT_KINDS)
         if unknown:
             problems.append(
-                f"event_kind has unknown kinds {unknown}; allowed {sorted(_EVENT_KINDS)}"
+                f"event_kind has unknown kinds {unknown}; allowed {sorted(EVENT_KINDS)}"
             )
     if (
         "time" in ds.coords

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from simlab import __version__
+from simlab._version import __version__
 from simlab.errors import ConfigError
 from simlab.events import Event
+from simlab.sim.run import SCHEMA_VERSION, build_run
 
 __all__ = ["make_run"]
 
@@ -159,7 +160,6 @@ def make_run(
 
     metrics = list(_METRICS[task])
     offline = np.array([[_METRICS[task][m][0], _METRICS[task][m][1]] for m in metrics])
-    higher = np.array([_METRICS[task][m][2] for m in metrics])
     worse = np.array([_METRICS[task][m][3] for m in metrics])
     true = offline[None, :, 0] + worse[None, :] * tolerance * sag[:, None]
     observed = np.full_like(true, np.nan)
@@ -205,87 +205,60 @@ def make_run(
         )
     events.sort(key=lambda e: e.start)
 
-    def var(dims, values, long_name, units):
-        return (dims, values, {"long_name": long_name, "units": units})
-
-    m_units = "1" if task == "binary" else "target units"
-    data_vars = {
-        "n_rows": var("time", n_rows, "rows served in the tick", "rows"),
-        "n_labels": var("time", n_labels, "labels arrived in the tick", "labels"),
-        "true_metric": var(("time", "metric"), true, "true metric", m_units),
-        "n_true_window": var("time", n_true, "rows in the true-metric window", "rows"),
-        "observed_metric": var(("time", "metric"), observed, "observed metric", m_units),
-        "n_observed_window": var(
-            "time", n_obs, "labelled rows in the observed-metric window", "rows"
-        ),
-        "offline_metric": var(
-            ("time", "metric", "split"),
-            np.broadcast_to(offline, (n_ticks, *offline.shape)).copy(),
-            "offline metric",
-            m_units,
-        ),
-        "deployed_version": var(
-            "time", np.zeros(n_ticks, dtype="int64"), "deployed model version", "1"
-        ),
-        "score_hist": var(("time", "bin"), score_hist, "score histogram", "rows"),
-        "feature_mean": var(("time", "feature"), feature_mean, "feature mean", "feature units"),
-        "feature_std": var(
-            ("time", "feature"),
-            np.ones_like(feature_mean),
-            "feature standard deviation",
-            "feature units",
-        ),
-        "feature_missing": var(
-            ("time", "feature"), feature_missing, "share of feature values missing", "1"
-        ),
-        "statistic": var(("time", "detector"), statistic, "detector statistic", "1"),
-        "threshold": var(("time", "detector"), np.ones_like(statistic), "detector threshold", "1"),
-        "alarm": var(("time", "detector"), alarm, "detector alarm", "1"),
-        "event_kind": var("event", np.array([str(e.kind) for e in events]), "event kind", ""),
-        # datetime variables carry no "units" attr: netCDF's CF encoding writes its own
-        "event_start": (
-            "event",
-            _to_time(start64, [e.start for e in events]),
-            {"long_name": "event start"},
-        ),
-        "event_end": (
-            "event",
-            _to_time(start64, [e.end for e in events]),
-            {"long_name": "event end"},
-        ),
-        "event_source": var("event", np.array([e.source for e in events]), "event source", ""),
-        "event_detail": var(
-            "event", np.array([e.detail_json() for e in events]), "event detail (JSON)", ""
-        ),
+    detector_names = np.array(names, dtype=str)
+    data = {
+        "n_rows": n_rows,
+        "n_labels": n_labels,
+        "n_acted": n_rows.copy(),  # the default decision acts on every row here
+        "acted_share": np.ones(n_ticks),
+        "n_explored": np.zeros(n_ticks, dtype="int64"),
+        "n_failed": np.zeros(n_ticks, dtype="int64"),
+        "true_metric": true,
+        "n_true_window": n_true,
+        "observed_metric": observed,
+        "n_observed_window": n_obs,
+        "ipw_metric": observed.copy(),
+        "offline_metric": np.broadcast_to(offline, (n_ticks, *offline.shape)).copy(),
+        "deployed_version": np.zeros(n_ticks, dtype="int64"),
+        "score_hist": score_hist,
+        "feature_mean": feature_mean,
+        "feature_std": np.ones_like(feature_mean),
+        "feature_missing": feature_missing,
+        "statistic": statistic,
+        "threshold": np.ones_like(statistic),
+        "alarm": alarm,
+        "event_kind": np.array([str(e.kind) for e in events], dtype=str),
+        "event_start": _to_time(start64, [e.start for e in events]),
+        "event_end": _to_time(start64, [e.end for e in events]),
+        "event_source": np.array([e.source for e in events], dtype=str),
+        "event_detail": np.array([e.detail_json() for e in events], dtype=str),
     }
     coords = {
         "time": time,
-        "tick": ("time", k.astype("int64")),
-        "hours": ("time", hours),
+        "tick": k.astype("int64"),
+        "hours": hours,
         "metric": np.array(metrics),
-        "higher_is_better": ("metric", higher),
         "split": np.array(["random", "time"]),
-        "detector": np.array(names, dtype=str),
-        "detector_kind": ("detector", np.array(["test"] * len(names), dtype=str)),
-        "detector_watches": ("detector", np.array(["features"] * len(names), dtype=str)),
-        "detector_params": (
-            "detector",
-            np.array(
-                [json.dumps({"alarm_hours": [float(h) for h in detectors[n]]}) for n in names],
-                dtype=str,
-            ),
+        "detector": detector_names,
+        "detector_kind": np.array(["test"] * len(names), dtype=str),
+        "detector_watches": np.array(["features"] * len(names), dtype=str),
+        "detector_params": np.array(
+            [json.dumps({"alarm_hours": [float(h) for h in detectors[n]]}) for n in names],
+            dtype=str,
         ),
         "feature": np.array(_FEATURES),
+        "feature_units": np.array(["1"] * len(_FEATURES)),
         "bin": np.arange(_N_BINS, dtype="int64"),
-        "bin_lower": ("bin", edges[:-1]),
-        "bin_upper": ("bin", edges[1:]),
+        "bin_lower": edges[:-1],
+        "bin_upper": edges[1:],
         "event": np.arange(len(events), dtype="int64"),
     }
     attrs = {
         "scenario": json.dumps({"name": "make_run", "change_kind": change_kind}),
+        "scenario_name": "make_run",
         "seed": int(seed),
         "simlab_version": __version__,
-        "schema_version": "1",
+        "schema_version": SCHEMA_VERSION,
         "start": str(start64.astype("datetime64[s]")),
         "tick_hours": float(tick_hours),
         "horizon_hours": float(n_ticks * tick_hours),
@@ -295,5 +268,10 @@ def make_run(
         "window_hours": float(window_hours),
         "min_rows": int(min_rows),
         "reference_split": "random",
+        "label_delay_hours": float(label_delay_hours),
+        "estimator": "make_run",
+        "estimator_params": "{}",
+        "rebuildable": 0,
+        "rebuild_problems": "a hand-drawn Run has no scenario to rebuild",
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return build_run(data, coords, attrs)

@@ -16,6 +16,7 @@ import numpy as np
 from simlab.batch import Batch
 from simlab.registry import build
 from simlab.rng import Rngs
+from simlab.world.base import Response, respond, schema_at
 from simlab.world.schema import Task
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "check_independent_of_other_streams",
     "check_pickle",
     "check_proba",
+    "check_respond",
     "check_round_trip",
     "check_sample_zero",
     "check_schema",
@@ -66,13 +68,16 @@ def _same_batch(a: Batch, b: Batch) -> bool:
 
 
 def check_schema(world) -> None:
-    """Every batch, at every interesting time, conforms to ``world.schema``."""
+    """Every batch, at every interesting time, conforms to the world's schema at that time.
+
+    That is ``world.schema``, unless a fault changes it in a window (`schema_at`).
+    """
     for t in world_times(world):
         batch = world.sample(_N, t, Rngs(0))
         assert isinstance(batch, Batch), f"sample returned {type(batch).__name__}, not a Batch"
         assert batch.n == _N, f"asked for {_N} rows at t={t}, got {batch.n}"
         assert batch.t == t, f"batch.t={batch.t} for a sample at t={t}"
-        world.schema.validate(batch)
+        schema_at(world, t).validate(batch)
         if world.schema.task is Task.REGRESSION:
             assert np.isfinite(batch.y).all(), f"non-finite targets at t={t}"
 
@@ -82,7 +87,7 @@ def check_sample_zero(world) -> None:
     for t in world_times(world):
         batch = world.sample(0, t, Rngs(0))
         assert batch.n == 0, f"sample(0, {t}) has {batch.n} rows"
-        world.schema.validate(batch)
+        schema_at(world, t).validate(batch)
 
 
 def check_deterministic(world) -> None:
@@ -121,9 +126,13 @@ def check_events(world) -> None:
 
 
 def check_proba(world) -> None:
-    """``proba(columns, t)`` is finite, one value per row, and in [0, 1] for a binary world."""
+    """``proba(columns, t)`` is finite, one value per row, and in [0, 1] for a binary world.
+
+    The columns come from the innermost world: the truth is defined on the world's own
+    columns, which an upstream fault may have broken.
+    """
     for t in world_times(world):
-        batch = world.sample(_N, t, Rngs(1))
+        batch = getattr(world, "unwrapped", world).sample(_N, t, Rngs(1))
         p = np.asarray(world.proba(batch.columns, t))
         assert p.shape == (_N,), f"proba has shape {p.shape}; expected ({_N},)"
         assert np.isfinite(p).all(), f"non-finite proba at t={t}"
@@ -154,6 +163,30 @@ def check_pickle(world) -> None:
         )
 
 
+def check_respond(world) -> None:
+    """A world's response has one outcome per row, is deterministic, and labels only what it can.
+
+    Worlds without ``respond`` pass: the engine treats them as labelling every row.
+    """
+    if not hasattr(world, "respond"):
+        return
+    from simlab.decisions import Explore, Threshold
+
+    rule = Explore(rule=Threshold(), epsilon=0.2)
+    for t in world_times(world):
+        batch = world.sample(_N, t, Rngs(6))
+        scores = np.random.default_rng(6).random(_N)
+        decision = rule.decide(scores, batch.columns, np.random.default_rng(6))
+        a = respond(world, batch, decision, Rngs(6))
+        b = respond(world, batch, decision, Rngs(6))
+        assert isinstance(a, Response), f"respond returned {type(a).__name__}, not a Response"
+        assert a.y.shape == (_N,), f"respond gave {a.y.shape} outcomes for {_N} rows at t={t}"
+        assert np.array_equal(a.y, b.y), f"two responses with one seed differ at t={t}"
+        assert np.array_equal(a.labelled, b.labelled), f"labelled rows differ at t={t}"
+        p = a.label_propensity
+        assert ((p >= 0.0) & (p <= 1.0)).all(), f"label propensities outside [0, 1] at t={t}"
+
+
 def check_world_times(world) -> None:
     """Sampling works before, during and after every event (inside shift windows too)."""
     for t in world_times(world):
@@ -179,6 +212,7 @@ def yield_world_checks(world) -> Iterator[Callable[[object], None]]:
     yield check_proba
     yield check_round_trip
     yield check_pickle
+    yield check_respond
     yield check_world_times
 
 

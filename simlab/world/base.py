@@ -1,18 +1,38 @@
-"""The World protocol and the wrapper base that faults and feedback build on."""
+"""The World protocol, the hooks through which a world answers the model, and the wrapper base.
+
+Every world draws rows (``sample``). A world may also *respond*: given a tick's rows and what
+the deployed model decided about them, it says which outcomes really happened and which rows
+will ever be labelled (a rejected applicant's repayment is never observed). A world may also
+be told of each deployment, through the model's scoring function (never the estimator: the
+world knows nothing of models), to model a population that reacts to the model. Worlds that
+do neither behave as if every outcome happened as drawn and every row is labelled.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from simlab.batch import Batch
+from simlab.batch import Batch, readonly
+from simlab.errors import ConfigError
 from simlab.events import Event
+from simlab.params import Component
 from simlab.rng import Rngs
 from simlab.world.schema import Schema
 
-__all__ = ["World", "WorldWrapper"]
+__all__ = [
+    "Response",
+    "Responsive",
+    "World",
+    "WorldWrapper",
+    "notify_deploy",
+    "respond",
+    "schema_at",
+]
 
 
 @runtime_checkable
@@ -40,10 +60,145 @@ class World(Protocol):
     def events(self, horizon: float = math.inf) -> list[Event]: ...
 
 
-class WorldWrapper:
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A world's answer to one tick's decisions.
+
+    Parameters
+    ----------
+    y
+        The outcome of every row: what happened, or for a row whose outcome is never
+        observed, what would have happened (known to the simulator only; the true metric
+        is computed on it).
+    labelled
+        True for the rows whose label will ever reach the model's team.
+    label_propensity
+        The probability that each row is labelled, given the tick's scores (what an
+        inverse-propensity estimate divides by); 1 where labelling is certain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.batch import Batch
+    >>> b = Batch(t=0.0, columns={"x": np.zeros(3)}, y=np.array([0, 1, 1]))
+    >>> r = Response.everything(b)
+    >>> r.labelled.tolist(), r.label_propensity.tolist()
+    ([True, True, True], [1.0, 1.0, 1.0])
+    """
+
+    y: np.ndarray
+    labelled: np.ndarray
+    label_propensity: np.ndarray
+
+    def __post_init__(self):
+        y = readonly(self.y)
+        n = y.shape[0]
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "labelled", readonly(np.asarray(self.labelled, dtype=bool)))
+        prop = readonly(np.asarray(self.label_propensity, dtype=np.float64))
+        object.__setattr__(self, "label_propensity", prop)
+        for name in ("labelled", "label_propensity"):
+            if getattr(self, name).shape != (n,):
+                shape = getattr(self, name).shape
+                raise ConfigError(name, shape, f"shape ({n},) like y", owner="Response")
+        bad = self.labelled & ~(self.label_propensity > 0.0)
+        if bad.any():
+            raise ConfigError(
+                "label_propensity",
+                float(self.label_propensity[bad][0]),
+                "a probability > 0 for every labelled row (it was labelled, so it could be)",
+                owner="Response",
+            )
+
+    @classmethod
+    def everything(cls, batch: Batch) -> Response:
+        """Outcomes as drawn, every row labelled for sure: a world that does not respond."""
+        n = batch.n
+        return cls(batch.y, np.ones(n, dtype=bool), np.ones(n))
+
+
+@runtime_checkable
+class Responsive(Protocol):
+    """A world that answers decisions: ``respond(batch, decision, rng) -> Response``.
+
+    `decision` is a `simlab.decisions.Decision` for the batch's rows; `rng` is the run's
+    `Rngs` (draw from a stream of your own name). A world that reacts to the model itself
+    also defines ``on_deploy(scorer, t)``: `scorer` maps columns to the deployed model's
+    scores, and is called at every deployment.
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> isinstance(sea(), Responsive)
+    False
+    """
+
+    def respond(self, batch: Batch, decision, rng: Rngs) -> Response: ...
+
+
+def schema_at(world, t: float) -> Schema:
+    """The schema of the rows `world` emits at hour `t` (a fault may change it in a window).
+
+    Examples
+    --------
+    >>> from simlab.faults import DropColumn, Faulted
+    >>> from simlab.world import sea
+    >>> w = Faulted(world=sea(), fault=DropColumn(column="x2"), start=5.0)
+    >>> schema_at(w, 0.0).names, schema_at(w, 5.0).names
+    (('x0', 'x1', 'x2'), ('x0', 'x1'))
+    """
+    at = getattr(world, "schema_at", None)
+    return world.schema if at is None else at(t)
+
+
+def respond(world, batch: Batch, decision, rng: Rngs) -> Response:
+    """The world's response to a tick's decisions (`Response.everything` if it does not respond).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.decisions import Threshold
+    >>> from simlab.world import sea
+    >>> b = sea().sample(4, 0.0, rng=0)
+    >>> r = respond(sea(), b, Threshold().decide(np.full(4, 0.7)), Rngs(0))
+    >>> bool(r.labelled.all())
+    True
+    """
+    answer = getattr(world, "respond", None)
+    if answer is None:
+        return Response.everything(batch)
+    response = answer(batch, decision, rng)
+    if not isinstance(response, Response) or response.y.shape != batch.y.shape:
+        raise ConfigError(
+            "respond",
+            type(response).__name__,
+            f"a Response with one outcome per row ({batch.n})",
+            owner=getattr(world, "name", type(world).__name__),
+        )
+    return response
+
+
+def notify_deploy(world, scorer: Callable[[dict], np.ndarray], t: float) -> None:
+    """Tell a world that a model was deployed at hour `t` (if it wants to know).
+
+    Examples
+    --------
+    >>> from simlab.world import sea
+    >>> notify_deploy(sea(), lambda columns: None, 0.0)  # sea() does not react: nothing happens
+    """
+    hook = getattr(world, "on_deploy", None)
+    if hook is not None:
+        hook(scorer, t)
+
+
+class WorldWrapper(Component):
     """Base for worlds that wrap another (Gymnasium's wrapper pattern).
 
     By default every call goes to the inner world; subclasses override what they change.
+    A wrapper is a component: its parameters (the inner world included) round-trip through
+    JSON and TOML, and it draws from its own named random stream (`stream`), so adding a
+    wrapper never changes what the inner world draws. Responses and deployments pass through
+    to the inner world.
 
     Parameters
     ----------
@@ -53,23 +208,29 @@ class WorldWrapper:
     Examples
     --------
     >>> from simlab.world import sea
-    >>> w = WorldWrapper(sea())
+    >>> w = WorldWrapper(world=sea())
     >>> w.unwrapped.name, w.schema.names
     ('causal', ('x0', 'x1', 'x2'))
     """
 
-    def __init__(self, world: World):
+    def __init__(self, *, world):
         self.world = world
+        if not (hasattr(world, "sample") and hasattr(world, "schema")):
+            raise ConfigError("world", world, "a World", owner=type(self).__name__)
 
     @property
-    def name(self) -> str:
-        """The wrapped world's name."""
-        return self.world.name
+    def stream(self) -> str:
+        """The name of this wrapper's own random stream."""
+        return f"{type(self).name or type(self).__name__}/{self.world.name}"
 
     @property
     def schema(self) -> Schema:
         """The schema of the rows this wrapper returns."""
         return self.world.schema
+
+    def schema_at(self, t: float) -> Schema:
+        """The schema of the rows this wrapper returns at hour `t`."""
+        return schema_at(self.world, t)
 
     @property
     def unwrapped(self):
@@ -88,5 +249,14 @@ class WorldWrapper:
         """The inner world's events."""
         return self.world.events(horizon)
 
+    def respond(self, batch: Batch, decision, rng: Rngs) -> Response:
+        """The inner world's response (outcomes as drawn if it does not respond)."""
+        return respond(self.world, batch, decision, rng)
+
+    def on_deploy(self, scorer, t: float) -> None:
+        """Pass a deployment on to the inner world."""
+        notify_deploy(self.world, scorer, t)
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}<{self.world!r}>"
+        label = type(self).name or type(self).__name__
+        return f"{label}<{self.world!r}>"

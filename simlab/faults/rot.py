@@ -1,0 +1,110 @@
+"""Software rot: what a library upgrade or an infrastructure move quietly does to numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simlab.batch import Batch
+from simlab.errors import ConfigError
+from simlab.faults.base import FAULTS, Fault
+from simlab.validation import check_int
+from simlab.world.schema import Kind, Schema
+
+__all__ = ["Float32", "Round"]
+
+
+def _check_columns(owner: str, columns) -> tuple[str, ...]:
+    if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
+        raise ConfigError("columns", columns, "a non-empty tuple of column names", owner=owner)
+    return tuple(columns)
+
+
+def _numeric(owner: str, schema: Schema, columns) -> Schema:
+    for c in columns:
+        if c not in schema or schema[c].kind is not Kind.NUMERIC:
+            numeric = list(schema.numeric)
+            raise ConfigError("columns", c, f"numeric columns among {numeric}", owner=owner)
+    return schema
+
+
+class _ColumnwiseRot(Fault):
+    """Shared plumbing: a value map applied to some numeric columns that are present."""
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self.columns)
+
+    def _map(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, batch: Batch, rng: np.random.Generator) -> Batch:
+        changed = {
+            c: self._map(np.asarray(batch.columns[c], dtype=np.float64))
+            for c in self.columns
+            if c in batch.columns  # a column already gone upstream stays gone
+        }
+        return batch.with_columns(**changed)
+
+    def schema_out(self, schema: Schema) -> Schema:
+        return _numeric(type(self).__name__, schema, self.columns)
+
+
+@FAULTS.register("round")
+class Round(_ColumnwiseRot):
+    """Values rounded to `decimals` places (a changed default precision in an export step).
+
+    Parameters
+    ----------
+    columns
+        The numeric columns rounded.
+    decimals
+        Decimal places kept (negative rounds to tens, hundreds, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.batch import Batch
+    >>> b = Batch(t=0.0, columns={"a": np.array([1.26, -0.74])}, y=np.zeros(2))
+    >>> Round(columns=("a",), decimals=1).apply(b, np.random.default_rng(0)).columns["a"].tolist()
+    [1.3, -0.7]
+    """
+
+    def __init__(self, *, columns, decimals: int = 0):
+        self.columns = columns
+        self.decimals = decimals
+        _check_columns("Round", columns)
+        check_int("Round", "decimals", decimals, -15, 15)
+
+    @property
+    def magnitude(self) -> float:
+        return float(self.decimals)
+
+    def _map(self, x: np.ndarray) -> np.ndarray:
+        return np.round(x, self.decimals)
+
+
+@FAULTS.register("float32")
+class Float32(_ColumnwiseRot):
+    """Values pass through float32 (a serving stack that casts down), losing precision.
+
+    Parameters
+    ----------
+    columns
+        The numeric columns cast.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.batch import Batch
+    >>> b = Batch(t=0.0, columns={"a": np.array([0.1])}, y=np.zeros(1))
+    >>> out = Float32(columns=("a",)).apply(b, np.random.default_rng(0)).columns["a"]
+    >>> out.dtype.name, float(out[0]) == 0.1
+    ('float64', False)
+    """
+
+    def __init__(self, *, columns):
+        self.columns = columns
+        _check_columns("Float32", columns)
+
+    def _map(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float32).astype(np.float64)
