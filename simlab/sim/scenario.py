@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+import simlab.feedback  # noqa: F401  (its worlds join the registry that specs name)
 from simlab.decisions import DECISIONS, DecisionRule, Threshold
 from simlab.detectors.base import DETECTORS
 from simlab.errors import ConfigError
