@@ -176,7 +176,7 @@ class Labels:
         self.tick_hours = tick_hours
         self.n_ticks = n_ticks
         self.keep_rows = keep_rows
-        self.queue = LabelQueue()
+        self.queue = LabelQueue(span=n_ticks + 1)
         self.history: deque = deque()
 
     def push(self, *, t, delays, labelled, y, scores, propensity, columns=None) -> None:

@@ -86,15 +86,22 @@ def test_batch_take_then_concat_restores_rows(sizes, data):
 @given(
     st.lists(st.lists(st.integers(0, 30), max_size=40), min_size=1, max_size=40), st.integers(1, 8)
 )
-def test_label_queue_releases_each_row_once_on_its_tick(pushes, merge_every):
-    q = LabelQueue(merge_every=merge_every)
+def test_label_queue_releases_each_row_once_on_its_tick(pushes, batch):
+    q = LabelQueue(span=100, batch=batch)
     released = []
     for k, delays in enumerate(pushes):
         keys = k + np.array(delays, dtype=np.int64)
-        q.push(keys, {"key": keys})
+        q.push(keys, {"key": keys, "push": np.full(keys.size, k), "row": np.arange(keys.size)})
         got = q.pop(k)
+        # popped every tick, tick k's arrivals come out in push order, each push's rows in order
+        want = [
+            (p, r) for p, ds in enumerate(pushes[: k + 1]) for r, d in enumerate(ds) if p + d == k
+        ]
+        have = (
+            [] if got is None else list(zip(got["push"].tolist(), got["row"].tolist(), strict=True))
+        )
+        assert have == want
         if got is not None:
-            assert (got["key"] <= k).all()
             released.extend(got["key"].tolist())
     rest = q.pop(10**9)
     total = released + ([] if rest is None else rest["key"].tolist())
