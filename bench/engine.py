@@ -122,13 +122,21 @@ def _year(days: float, out) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=float, default=20.0, help="days per timed repeat")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--days", type=float, default=60.0, help="days per timed repeat")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--year-days", type=float, default=365.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run (a few seconds)")
     args = parser.parse_args(argv)
     if args.quick:
         args.days, args.repeats, args.year_days = 2.0, 2, 5.0
+    # The year first: a spawned child inherits the parent's peak memory on Linux (exec keeps
+    # it), so it must start before this process has grown with the timed runs.
+    ctx = mp.get_context("spawn")  # a fresh process, so its peak memory is the run's own
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_year, args=(args.year_days, queue))
+    proc.start()
+    rows, seconds, peak_mb = queue.get()
+    proc.join()
     print(machine())
     print(f"{ROWS_PER_TICK:,} rows per hourly tick, {args.days:g} days per repeat, one core\n")
     s = scenario(args.days)
@@ -155,12 +163,6 @@ def main(argv=None) -> int:
     rate = {t.label: t.rows_per_second for t in timings + loop}
     for label, value in rate.items():
         print(f"{label:<14}{value:12,.0f} rows/s  ({1e6 * ROWS_PER_TICK / value:6.0f} µs per tick)")
-    ctx = mp.get_context("spawn")  # a fresh process, so its peak memory is the run's own
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_year, args=(args.year_days, queue))
-    proc.start()
-    rows, seconds, peak_mb = queue.get()
-    proc.join()
     print(
         f"\none simulated {args.year_days:g} days: {rows:,} rows in {seconds:.1f} s "
         f"({rows / seconds:,.0f} rows/s), peak memory {peak_mb:,.0f} MB "

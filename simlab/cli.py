@@ -66,10 +66,19 @@ def summary(run, report) -> str:
         + ("   (benign: the change never did harm)" if benign else ""),
     ]
     metric = run.attrs["primary_metric"]
-    off = float(run.offline_metric.sel(metric=metric, split=run.attrs["reference_split"])[0])
-    worst = run.true_metric.sel(metric=metric)
-    worst = float(worst.min() if bool(run.higher_is_better.sel(metric=metric)) else worst.max())
-    lines.append(f"{metric}: offline promised {off:.3f}, worst true window {worst:.3f}")
+    higher = bool(run.higher_is_better.sel(metric=metric))
+    off = run.offline_metric.sel(metric=metric, split=run.attrs["reference_split"])
+    versions = int(run.deployed_version.max()) + 1
+    promised = f"{float(off[0]):.3f}"
+    if versions > 1:
+        promised = f"{float(off.min()):.3f} to {float(off.max()):.3f} over {versions} versions"
+    true = run.true_metric.sel(metric=metric)
+    worst = float(true.min() if higher else true.max())
+    line = f"{metric}: offline promised {promised}, worst true window {worst:.3f}"
+    observed = run.observed_metric.sel(metric=metric)
+    if versions > 1 and bool(observed.notnull().any()):
+        line += f", labels showed {float(observed.min()):.3f} to {float(observed.max()):.3f}"
+    lines.append(line)
     if run.sizes.get("detector", 0):
         lines.append("")
         lines.append(

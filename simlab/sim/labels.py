@@ -68,6 +68,7 @@ class LabelQueue:
         self.span = int(span)
         self.batch = int(batch)
         self._fields: dict[str, np.ndarray] | None = None
+        self._spare: tuple | None = None  # buffers of the same size, for compaction
         self._keys = np.empty(0, np.int64)  # per segment, sorted: segment * span + arrival
         self._size = 0  # rows written into the buffers
         self._start = np.empty(64, np.int64)  # per segment: its next waiting row, its end
@@ -80,24 +81,40 @@ class LabelQueue:
         return int((self._end[self._live] - self._start[self._live]).sum())
 
     def _reserve(self, n: int, payload: dict) -> None:
-        """Room for `n` more rows: compact the buffers, growing them if half would not be free."""
+        """Room for `n` more rows: compact the waiting rows to the front, growing if need be.
+
+        Compaction gathers only the rows still waiting (stragglers of old segments do not pin
+        the buffer), into a spare buffer of the same size that is reused, so after the first
+        few compactions no memory is allocated or touched for the first time.
+        """
         if self._fields is None:
             cap = 64 * n + 1024
             self._fields = {k: np.empty(cap, dtype=np.asarray(v).dtype) for k, v in payload.items()}
             self._keys = np.empty(cap, np.int64)
         elif self._size + n > self._keys.shape[0]:
-            lo = int(self._start[self._live].min()) if self._live.size else self._size
-            live = self._size - lo
-            cap = max(self._keys.shape[0], 2 * (live + n))
-            keys = np.empty(cap, np.int64)
-            keys[:live] = self._keys[lo : self._size]
-            fields = {}
+            live = self._live
+            start, end = self._start[live], self._end[live]
+            index = _ranges(start, end)
+            waiting = index.size
+            cap = self._keys.shape[0]
+            if 2 * (waiting + n) > cap:  # keep at least half the buffer free after compacting
+                cap = 2 * (waiting + n)
+                self._spare = None
+            if self._spare is None or self._spare[0].shape[0] != cap:
+                keys = np.empty(cap, np.int64)
+                fields = {k: np.empty(cap, dtype=b.dtype) for k, b in self._fields.items()}
+            else:
+                keys, fields = self._spare
+            np.take(self._keys, index, out=keys[:waiting])
             for name, buf in self._fields.items():
-                fields[name] = np.empty(cap, dtype=buf.dtype)
-                fields[name][:live] = buf[lo : self._size]
-            self._keys, self._fields, self._size = keys, fields, live
-            self._start[: self._segments] -= lo
-            self._end[: self._segments] -= lo
+                if fields[name].dtype != buf.dtype:  # a string field that grew
+                    fields[name] = np.empty(cap, dtype=buf.dtype)
+                np.take(buf, index, out=fields[name][:waiting])
+            self._spare = (self._keys, self._fields) if self._keys.shape[0] == cap else None
+            self._keys, self._fields, self._size = keys, fields, waiting
+            counts = end - start
+            self._start[live] = np.cumsum(counts) - counts
+            self._end[live] = self._start[live] + counts
         if self._segments == self._start.shape[0]:
             self._start = _grown(self._start, 2 * self._segments)
             self._end = _grown(self._end, 2 * self._segments)

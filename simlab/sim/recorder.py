@@ -148,19 +148,30 @@ class Recorder:
         names = self.schema.names
         num = self._num_idx
         if num.size:  # all numeric features at once: one (F, n) array
-            x = np.full((num.size, n), np.nan)
-            for i, j in enumerate(num):
-                col = columns.get(names[j])
-                if col is not None:
-                    x[i] = col
-            fin = np.isfinite(x)
-            cnt = fin.sum(1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(fin, x, 0.0).sum(1) / cnt
-                dev = np.where(fin, x - mean[:, None], 0.0)
+            cols = [columns.get(names[j]) for j in num]
+            if all(c is not None for c in cols):
+                x = np.array(cols, dtype=float)
+            else:  # a column missing upstream counts as missing in every row
+                x = np.full((num.size, n), np.nan)
+                for i, c in enumerate(cols):
+                    if c is not None:
+                        x[i] = c
+            sums = x.sum(1)
+            if np.isfinite(sums).all():  # no NaN or inf: the same sums, without the masks
+                mean = sums / n
+                dev = x - mean[:, None]
                 self.feature_mean[k, num] = mean
-                self.feature_std[k, num] = np.sqrt((dev * dev).sum(1) / cnt)
-            self.feature_missing[k, num] = np.isnan(x).mean(1)
+                self.feature_std[k, num] = np.sqrt((dev * dev).sum(1) / n)
+                self.feature_missing[k, num] = 0.0
+            else:
+                fin = np.isfinite(x)
+                cnt = fin.sum(1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean = np.where(fin, x, 0.0).sum(1) / cnt
+                    dev = np.where(fin, x - mean[:, None], 0.0)
+                    self.feature_mean[k, num] = mean
+                    self.feature_std[k, num] = np.sqrt((dev * dev).sum(1) / cnt)
+                self.feature_missing[k, num] = np.isnan(x).mean(1)
         for j in self._cat_idx:
             col = columns.get(names[j])
             if col is None:
@@ -210,20 +221,26 @@ class Recorder:
 
     def verdict(self, k: int, j: int, verdict) -> None:
         """Record monitor `j`'s verdict at tick `k` (per-feature statistics: the largest)."""
-        stat = np.asarray(verdict.statistic, dtype=float)
-        thr = np.asarray(verdict.threshold, dtype=float)
-        if stat.ndim:
-            if stat.size and not np.isnan(stat).all():
-                i = int(np.nanargmax(stat))
-                self.statistic[k, j] = stat[i]
-                self.threshold[k, j] = np.broadcast_to(thr, stat.shape)[i]
-            else:
-                self.threshold[k, j] = (
-                    np.nanmax(thr) if thr.size and not np.isnan(thr).all() else np.nan
-                )
-        else:
+        stat, thr = verdict.statistic, verdict.threshold
+        if isinstance(stat, float):  # the common scalar case, without array machinery
             self.statistic[k, j] = stat
             self.threshold[k, j] = thr
+        else:
+            stat = np.asarray(stat, dtype=float)
+            thr = np.asarray(thr, dtype=float)
+            if not stat.ndim:
+                self.statistic[k, j] = stat
+                self.threshold[k, j] = thr
+            else:
+                nan = np.isnan(stat)
+                if stat.size and not nan.all():
+                    i = int(np.argmax(np.where(nan, -np.inf, stat)))  # the first largest
+                    self.statistic[k, j] = stat[i]
+                    self.threshold[k, j] = thr[i] if thr.ndim else thr
+                else:
+                    self.threshold[k, j] = (
+                        np.nanmax(thr) if thr.size and not np.isnan(thr).all() else np.nan
+                    )
         self.alarm[k, j] = verdict.alarm
 
     def _windowed(self, sums, hist, w):
