@@ -8,8 +8,8 @@ from simlab.feedback import lending
 from simlab.registry import Registry
 from simlab.sim.delays import FixedDelay
 from simlab.sim.policies import Periodic
-from simlab.sim.traffic import Constant
 from simlab.sim.scenario import Scenario
+from simlab.sim.traffic import Constant
 from simlab.world.catalog import gaussian_classes, hyperplane, sea
 from simlab.world.concepts import SEA, Logistic
 from simlab.world.covariates import Gaussian
