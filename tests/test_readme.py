@@ -24,8 +24,7 @@ def simlab_commands():
 @pytest.mark.parametrize("code", python_blocks())
 def test_readme_python_runs(code, capsys):
     exec(compile(code, str(README), "exec"), {})
-    out = capsys.readouterr().out
-    assert "lead_hours" in out
+    assert capsys.readouterr().out.strip()  # every example shows its result
 
 
 @pytest.mark.parametrize("argv", simlab_commands(), ids=lambda a: " ".join(a[:2]))
