@@ -10,12 +10,14 @@ event in the Run's log.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
 import simpy
 
 from simlab._version import __version__
+from simlab.batch import Batch
 from simlab.detectors.base import Watches, watches_of
 from simlab.errors import ConfigError
 from simlab.rng import Rngs
@@ -42,11 +44,7 @@ __all__ = ["simulate"]
 def _fresh(component):
     """A copy with no state shared with the scenario's object (components clone deeply)."""
     clone = getattr(component, "clone", None)
-    if clone is None:
-        import copy
-
-        return copy.deepcopy(component)
-    return clone()
+    return copy.deepcopy(component) if clone is None else clone()
 
 
 class _Run:
@@ -88,10 +86,8 @@ class _Run:
             n_bins=scenario.n_bins,
         )
 
-    def initial_training_batch(self):
+    def initial_training_batch(self) -> Batch:
         """The history before hour 0: fully labelled rows over ``train_hours``."""
-        from simlab.batch import Batch
-
         s = self.scenario
         rngs = self.rngs.child("history")
         n_chunks = max(1, min(s.train_rows // 10, round(s.train_hours / s.tick_hours)))
