@@ -12,6 +12,7 @@ from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
 from simlab.validation import check_real
+from simlab.world._blend import _lerp, floats, lerp_array, without_cache
 from simlab.world.schema import Task
 
 __all__ = [
@@ -72,6 +73,9 @@ class Concept(Component):
 
     task: Task = Task.BINARY
     features: tuple[str, ...]
+
+    def __getstate__(self):
+        return without_cache(self)
 
     def proba(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """P(Y=1|x) for a binary concept, E[Y|x] for a regression concept."""
@@ -147,6 +151,30 @@ class Logistic(Concept):
             coef=tuple(map(float, self._coef)), intercept=float(self.intercept), quadratic=quad
         )
 
+    def _lerp_setup(self, other, spec, other_spec):
+        # ``w -> Logistic``, as `_blend.interpolate` builds it, without encoding or checks
+        d = len(self._features)
+        ca, cb = floats(spec["coef"], d), floats(other_spec["coef"], d)
+        qa, qb = spec["quadratic"], other_spec["quadratic"]
+        if qa is not None or qb is not None:
+            qa, qb = floats(qa, d), floats(qb, d)
+            if qa is None or qb is None:
+                return None
+        if ca is None or cb is None:
+            return None
+        features, ia, ib = tuple(spec["features"]), spec["intercept"], other_spec["intercept"]
+
+        def build(w):
+            coef = lerp_array(ca, cb, w)
+            quad = None if qa is None else lerp_array(qa, qb, w)
+            c = Logistic.__new__(Logistic)
+            c.features, c.coef, c.intercept = features, tuple(coef.tolist()), _lerp(ia, ib, w)
+            c.quadratic = None if quad is None else tuple(quad.tolist())
+            c._features, c._coef, c._quad = features, coef, quad
+            return c
+
+        return build
+
     def logit(self, columns) -> np.ndarray:
         """The log-odds of each row."""
         # accumulate in place: one output array and one scratch array, whatever the width
@@ -210,6 +238,25 @@ class Linear(Concept):
     def expanded(self):
         return self.clone(coef=tuple(map(float, self._coef)), intercept=float(self.intercept))
 
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._features)
+        ca, cb = floats(spec["coef"], d), floats(other_spec["coef"], d)
+        if ca is None or cb is None:
+            return None
+        features = tuple(spec["features"])
+        ia, ib = spec["intercept"], other_spec["intercept"]
+        na, nb = spec["noise"], other_spec["noise"]
+
+        def build(w):
+            coef = lerp_array(ca, cb, w)
+            c = Linear.__new__(Linear)
+            c.features, c.coef = features, tuple(coef.tolist())
+            c.intercept, c.noise = _lerp(ia, ib, w), _lerp(na, nb, w)
+            c._features, c._coef = features, coef
+            return c
+
+        return build
+
     def proba(self, columns):
         z = self.intercept
         for j, f in enumerate(self._features):
@@ -269,6 +316,24 @@ class Hyperplane(Concept):
     def expanded(self):
         return self.clone(weights=tuple(map(float, self._weights)), threshold=self._threshold)
 
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._features)
+        wa, wb = floats(spec["weights"], d), floats(other_spec["weights"], d)
+        ta, tb = spec["threshold"], other_spec["threshold"]
+        if wa is None or wb is None or ta is None or tb is None:
+            return None
+        features, na, nb = tuple(spec["features"]), spec["noise"], other_spec["noise"]
+
+        def build(w):
+            weights = lerp_array(wa, wb, w)
+            h = Hyperplane.__new__(Hyperplane)
+            h.features, h.weights = features, tuple(weights.tolist())
+            h.threshold, h.noise = _lerp(ta, tb, w), _lerp(na, nb, w)
+            h._features, h._weights, h._threshold = features, weights, float(h.threshold)
+            return h
+
+        return build
+
     def rotated(self, degrees):
         return self._rotate("weights", degrees).clone(threshold=self._threshold)
 
@@ -312,6 +377,23 @@ class SEA(Concept):
     def proba(self, columns):
         s = _col(columns, self._features[0]) + _col(columns, self._features[1])
         return np.where(s <= self.threshold, 1.0 - self.noise, self.noise)
+
+    def _lerp_setup(self, other, spec, other_spec):
+        features = tuple(spec["features"])
+        ta, tb, na, nb = (
+            spec["threshold"],
+            other_spec["threshold"],
+            spec["noise"],
+            other_spec["noise"],
+        )
+
+        def build(w):
+            c = SEA.__new__(SEA)
+            c.features, c.threshold, c.noise = features, _lerp(ta, tb, w), _lerp(na, nb, w)
+            c._features = features
+            return c
+
+        return build
 
 
 @CONCEPTS.register("rules_concept")
