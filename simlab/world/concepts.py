@@ -62,6 +62,108 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return expit(z)
 
 
+def _sum_terms(terms: np.ndarray) -> np.ndarray:
+    """Add up ``terms`` (K, terms, n) along the middle axis, term after term, in order.
+
+    The same additions in the same order as a Python loop ``acc = terms[0]; acc += ...``
+    (the loop `Logistic.logit` runs), in one C loop. Only the sign of a zero sum may
+    differ (numpy's reduction starts from +0.0), which no caller can see: σ(±0) and
+    ``±0 >= threshold`` agree.
+    """
+    if terms.shape[2] >= _REDUCE_MIN:
+        # numpy adds along an axis that is not the fast one term after term, in order
+        # (pairwise summation is only ever used along the fast axis)
+        return np.add.reduce(terms, axis=1)
+    acc = terms[:, 0].copy()
+    for j in range(1, terms.shape[1]):
+        acc += terms[:, j]
+    return acc
+
+
+# below this many rows, add with a plain loop (a reduction over a single row would run
+# along the fast axis, pairwise)
+_REDUCE_MIN = 16
+
+
+class _ConceptStack:
+    """K concepts of one family on the same features, prepared to be evaluated together.
+
+    `stack` builds one, or returns None when the concepts are not supported: concepts
+    that sum weighted features (`Logistic` with the same quadratic terms, `Hyperplane`),
+    of one family, on the same features. ``proba(x)``, with `x` the features as rows in
+    the concepts' order, is ``[c.proba(columns) for c in concepts]`` as a (K, n) array,
+    bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Logistic(features=("u", "v"), coef=(1.0, -1.0))
+    >>> b = Logistic(features=("u", "v"), coef=(0.5, 2.0), intercept=0.25)
+    >>> x = np.random.default_rng(0).standard_normal((2, 5))
+    >>> cols = {"u": x[0], "v": x[1]}
+    >>> p = _ConceptStack.stack((a, b)).proba(x)
+    >>> np.array_equal(p[0], a.proba(cols)), np.array_equal(p[1], b.proba(cols))
+    (True, True)
+    """
+
+    __slots__ = ("_extra", "_intercepts", "_order", "_weights", "concepts", "hyperplane", "rows")
+
+    @classmethod
+    def stack(cls, concepts) -> _ConceptStack | None:
+        """The stack of `concepts`, or None if they cannot be evaluated together."""
+        first = concepts[0]
+        kind = type(first)
+        if kind not in (Logistic, Hyperplane) or any(
+            type(c) is not kind or c._features != first._features for c in concepts
+        ):
+            return None
+        out = cls.__new__(cls)
+        out.concepts = tuple(concepts)
+        out.hyperplane = kind is Hyperplane
+        out.rows = None  # for its user: where the features are (see `_Layout.stack`)
+        out._extra = out._order = None
+        out._intercepts = ()
+        if out.hyperplane:
+            weights = np.array([c._weights for c in concepts])
+        else:
+            squared = first._squared_terms()
+            if any(c._squared_terms() != squared for c in concepts):
+                return None
+            weights = np.array([c._coef for c in concepts])
+            if squared:
+                # x² terms go right after their feature's x term, as `logit` adds them
+                out._extra = (
+                    list(squared),
+                    np.array([[c._quad[j] for j in squared] for c in concepts])[:, :, None],
+                )
+                d = len(first._features)
+                slot = {j: d + i for i, j in enumerate(squared)}
+                out._order = [k for j in range(d) for k in ((j, slot[j]) if j in slot else (j,))]
+            out._intercepts = tuple((k, c.intercept) for k, c in enumerate(concepts) if c.intercept)
+        out._weights = weights[:, :, None]  # (K, d, 1)
+        return out
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """The K concepts' ``proba`` at the rows of `x` (features × rows), as (K, n)."""
+        terms = self._weights * x  # (K, d, n); w * x is x * w, exactly
+        if self._extra is not None:
+            rows, quad = self._extra
+            x2 = x[rows] * x[rows]
+            squares = quad * x2  # q * (x * x), as `logit` computes (x * x) * q
+            terms = np.concatenate([terms, squares], axis=1)[:, self._order]
+        z = _sum_terms(terms)
+        if self.hyperplane:
+            return np.array(
+                [
+                    np.where(s >= c._threshold, 1.0 - c.noise, c.noise)
+                    for s, c in zip(z, self.concepts, strict=True)
+                ]
+            )
+        for k, intercept in self._intercepts:
+            z[k] += intercept
+        return _sigmoid(z)
+
+
 class Concept(Component):
     """Base: ``proba(columns)`` is P(Y=1|x) (binary) or E[Y|x] (regression).
 
@@ -84,7 +186,8 @@ class Concept(Component):
     def draw(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw targets given ``mean = proba(columns)``: Bernoulli, or mean plus Gaussian noise."""
         if self.task is Task.BINARY:
-            return (rng.random(mean.shape[0]) < mean).astype(np.int8)
+            # 0/1 as int8: numpy's bools are the bytes 0 and 1, so a view says it without a copy
+            return (rng.random(mean.shape[0]) < mean).view(np.int8)
         return mean + self.noise * rng.standard_normal(mean.shape[0])
 
     def expanded(self) -> Concept:
@@ -150,6 +253,12 @@ class Logistic(Concept):
         return self.clone(
             coef=tuple(map(float, self._coef)), intercept=float(self.intercept), quadratic=quad
         )
+
+    def _squared_terms(self) -> tuple[int, ...]:
+        """The features whose x² term `logit` adds (a non-zero quadratic weight)."""
+        if self._quad is None:
+            return ()
+        return tuple(j for j, q in enumerate(self._quad) if q)
 
     def _lerp_setup(self, other, spec, other_spec):
         # ``w -> Logistic``, as `_blend.interpolate` builds it, without encoding or checks

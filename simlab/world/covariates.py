@@ -90,9 +90,13 @@ class Block(Component):
     def __getstate__(self):
         return without_cache(self)
 
-    # Private fast path, used by the shifts on every tick: ``_lerp_setup(other, spec,
-    # other_spec)`` returns ``w -> block`` (the block that `_blend.interpolate` would
-    # build) or None.
+    # Private fast paths, used by the worlds on every tick (same draws as `sample`):
+    # ``_fill(out, rng)`` draws ``out.shape[1]`` rows into the (features, rows) float
+    # array `out`, for numeric blocks; when ``_raw`` names the generator's method whose
+    # plain draws those are ("normal", "uniform"), ``_finish(out)`` turns such draws
+    # into the block's, so that several blocks can share one call to the generator.
+    # ``_lerp_setup(other, spec, other_spec)`` returns ``w -> block`` (the block that
+    # `_blend.interpolate` would build) or None.
 
 
 @COVARIATES.register("gaussian")
@@ -172,6 +176,24 @@ class Gaussian(Block):
         if not self._zero_mean:
             z += self._mean[:, None]
         return dict(zip(self._names, z, strict=True))
+
+    @property
+    def _raw(self):
+        # independent features: the draws are plain standard normals, then `_finish`
+        return "normal" if self._identity else None
+
+    def _fill(self, out, rng):
+        if self._identity:
+            rng.standard_normal(out=out)
+        else:
+            out[...] = self._chol @ rng.standard_normal(out.shape)  # as `sample` does
+        self._finish(out)
+
+    def _finish(self, out):
+        if not self._unit_scale:
+            out *= self._scale[:, None]
+        if not self._zero_mean:
+            out += self._mean[:, None]
 
     def _lerp_setup(self, other, spec, other_spec):
         d = len(self._names)
@@ -295,6 +317,16 @@ class Uniform(Block):
         x = u * (self._high - self._low)[:, None]
         x += self._low[:, None]
         return dict(zip(self._names, x, strict=True))
+
+    _raw = "uniform"  # the draws are plain uniforms on [0, 1), then `_finish`
+
+    def _fill(self, out, rng):
+        rng.random(out=out)
+        self._finish(out)
+
+    def _finish(self, out):
+        out *= (self._high - self._low)[:, None]
+        out += self._low[:, None]
 
     def _lerp_setup(self, other, spec, other_spec):
         d = len(self._names)
