@@ -1,13 +1,14 @@
 """Generation speed: simlab's worlds against bare NumPy and against river's row-at-a-time streams.
 
-Run ``python bench/generation.py`` (about half a minute) or ``--quick`` (a few seconds).
+Run ``python bench/generation.py`` (about 5 s) or ``--quick`` (about 2 s).
 Figures are the best of several repeats (the minimum is robust to other load on the machine).
 
 Two sizes: batches of 10,000 rows, and the engine's own size, 1,000 rows per call. At 1,000
 rows the fixed cost of a call matters, so those jobs call ``sample`` the way the engine does:
 one call per simulated hour, t = 0, 1, 2, ... (a new t on every call, so nothing keyed on t
 can be reused from one call to the next), each beside bare NumPy making the same number of
-1,000-row draws, timed in alternation.
+1,000-row draws, timed in alternation: hours before any change, hours inside both ramps, and
+the sweep t = 0..299 h across them, which is the engine's own pattern and the headline.
 """
 
 from __future__ import annotations
@@ -165,6 +166,10 @@ def main(argv=None) -> int:
     for key, hours in ticks.items():
         jobs_1k[f"simlab logistic(10), {labels[key]}"] = simlab_ticks_job(world, hours)
         jobs_1k[f"bare numpy, {len(hours)} calls of 1k rows"] = numpy_job(len(hours), ENGINE_ROWS)
+    # for information (no target): an incremental drift interpolates a new concept every tick
+    jobs_1k["simlab hyperplane(10), incremental rotation, 1k/call, t=1..99 h"] = simlab_ticks_job(
+        hyp_world, tuple(float(h) for h in range(1, 100))
+    )
     rows_1k = time_interleaved(jobs_1k, repeats=repeats_1k)
     for i, key in enumerate(ticks):
         pair = rows_1k[2 * i : 2 * i + 2]
