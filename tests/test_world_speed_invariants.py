@@ -566,7 +566,9 @@ def test_a_block_subclass_with_its_own_draws_is_drawn_its_way():
     world = CausalWorld(
         covariates=(Offset(features=("a", "b")),),
         concept=Logistic(features=("a", "b"), coef=(1.0, -1.0)),
+        shifts=(CovariateShift(features=("a",), mean=1.0, schedule=G(start=10.0, width=10.0)),),
     )
     batch = world.sample(200, 0.0, Rngs(0))
     assert batch.columns["a"].min() > 50.0
-    assert_same_batch(world, 200, 0.0, seed=0)
+    for t in (0.0, 12.0, 15.0, 30.0):  # one block, then a mixture, then the shifted block
+        assert_same_batch(world, 200, t, seed=0)

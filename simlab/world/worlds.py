@@ -59,21 +59,18 @@ def _shifts(owner, shifts, allowed: tuple[type, ...]) -> tuple[Shift, ...]:
 def _sample_mixture(components, n, rng, specs) -> dict[str, np.ndarray]:
     """Draw `n` rows from a mixture ``[(w, blocks), ...]``; one component per row.
 
-    The reference for `_Layout.draw`, and what worlds whose blocks it does not know use.
+    Column by column, with each block's own `sample` / `sample_into`: for worlds whose
+    blocks `_Layout` does not know (`_Layout.draw` makes the same draws into one matrix).
     """
     if len(components) == 1:
         cols = {}
         for block in components[0][1]:
             cols.update(block.sample(n, rng))
         return cols
-    weights = np.array([w for w, _ in components])
-    cdf = np.cumsum(weights / weights.sum())
-    which = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(components) - 1)
     cols = {
         s.name: np.empty(n, dtype=np.float64 if s.kind is Kind.NUMERIC else object) for s in specs
     }
-    for k, (_, blocks) in enumerate(components):
-        idx = np.flatnonzero(which == k)
+    for idx, (_, blocks) in zip(_component_rows(components, n, rng), components, strict=True):
         for block in blocks:
             block.sample_into(cols, idx, rng)
     for s in specs:
@@ -100,10 +97,10 @@ def _mixture_proba(concepts, columns) -> np.ndarray:
 
 
 def _component_rows(components, n, rng) -> list[np.ndarray]:
-    """The rows that each mixture component draws, cheaper for two components.
+    """The rows that each mixture component draws, one uniform per row.
 
-    The same uniforms and the same answer as `_sample_mixture` (``searchsorted`` on the
-    cumulative weights).
+    ``searchsorted`` on the cumulative weights; for two components, the same answer by
+    one comparison.
     """
     if len(components) == 2:
         # searchsorted(cdf, u, side="right") is 0 exactly where u < cdf[0]; cdf[0] is
