@@ -12,6 +12,7 @@ from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
 from simlab.validation import check_real
+from simlab.world._blend import _lerp, floats, lerp_array, without_cache
 from simlab.world.schema import Task
 
 __all__ = [
@@ -61,6 +62,108 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return expit(z)
 
 
+def _sum_terms(terms: np.ndarray) -> np.ndarray:
+    """Add up ``terms`` (K, terms, n) along the middle axis, term after term, in order.
+
+    The same additions in the same order as a Python loop ``acc = terms[0]; acc += ...``
+    (the loop `Logistic.logit` runs), in one C loop. Only the sign of a zero sum may
+    differ (numpy's reduction starts from +0.0), which no caller can see: σ(±0) and
+    ``±0 >= threshold`` agree.
+    """
+    if terms.shape[2] >= _REDUCE_MIN:
+        # numpy adds along an axis that is not the fast one term after term, in order
+        # (pairwise summation is only ever used along the fast axis)
+        return np.add.reduce(terms, axis=1)
+    acc = terms[:, 0].copy()
+    for j in range(1, terms.shape[1]):
+        acc += terms[:, j]
+    return acc
+
+
+# below this many rows, add with a plain loop (a reduction over a single row would run
+# along the fast axis, pairwise)
+_REDUCE_MIN = 16
+
+
+class _ConceptStack:
+    """K concepts of one family on the same features, prepared to be evaluated together.
+
+    `stack` builds one, or returns None when the concepts are not supported: concepts
+    that sum weighted features (`Logistic` with the same quadratic terms, `Hyperplane`),
+    of one family, on the same features. ``proba(x)``, with `x` the features as rows in
+    the concepts' order, is ``[c.proba(columns) for c in concepts]`` as a (K, n) array,
+    bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Logistic(features=("u", "v"), coef=(1.0, -1.0))
+    >>> b = Logistic(features=("u", "v"), coef=(0.5, 2.0), intercept=0.25)
+    >>> x = np.random.default_rng(0).standard_normal((2, 5))
+    >>> cols = {"u": x[0], "v": x[1]}
+    >>> p = _ConceptStack.stack((a, b)).proba(x)
+    >>> np.array_equal(p[0], a.proba(cols)), np.array_equal(p[1], b.proba(cols))
+    (True, True)
+    """
+
+    __slots__ = ("_extra", "_intercepts", "_order", "_weights", "concepts", "hyperplane", "rows")
+
+    @classmethod
+    def stack(cls, concepts) -> _ConceptStack | None:
+        """The stack of `concepts`, or None if they cannot be evaluated together."""
+        first = concepts[0]
+        kind = type(first)
+        if kind not in (Logistic, Hyperplane) or any(
+            type(c) is not kind or c._features != first._features for c in concepts
+        ):
+            return None
+        out = cls.__new__(cls)
+        out.concepts = tuple(concepts)
+        out.hyperplane = kind is Hyperplane
+        out.rows = None  # for its user: where the features are (see `_Layout.stack`)
+        out._extra = out._order = None
+        out._intercepts = ()
+        if out.hyperplane:
+            weights = np.array([c._weights for c in concepts])
+        else:
+            squared = first._squared_terms()
+            if any(c._squared_terms() != squared for c in concepts):
+                return None
+            weights = np.array([c._coef for c in concepts])
+            if squared:
+                # x² terms go right after their feature's x term, as `logit` adds them
+                out._extra = (
+                    list(squared),
+                    np.array([[c._quad[j] for j in squared] for c in concepts])[:, :, None],
+                )
+                d = len(first._features)
+                slot = {j: d + i for i, j in enumerate(squared)}
+                out._order = [k for j in range(d) for k in ((j, slot[j]) if j in slot else (j,))]
+            out._intercepts = tuple((k, c.intercept) for k, c in enumerate(concepts) if c.intercept)
+        out._weights = weights[:, :, None]  # (K, d, 1)
+        return out
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """The K concepts' ``proba`` at the rows of `x` (features × rows), as (K, n)."""
+        terms = self._weights * x  # (K, d, n); w * x is x * w, exactly
+        if self._extra is not None:
+            rows, quad = self._extra
+            x2 = x[rows] * x[rows]
+            squares = quad * x2  # q * (x * x), as `logit` computes (x * x) * q
+            terms = np.concatenate([terms, squares], axis=1)[:, self._order]
+        z = _sum_terms(terms)
+        if self.hyperplane:
+            return np.array(
+                [
+                    np.where(s >= c._threshold, 1.0 - c.noise, c.noise)
+                    for s, c in zip(z, self.concepts, strict=True)
+                ]
+            )
+        for k, intercept in self._intercepts:
+            z[k] += intercept
+        return _sigmoid(z)
+
+
 class Concept(Component):
     """Base: ``proba(columns)`` is P(Y=1|x) (binary) or E[Y|x] (regression).
 
@@ -73,6 +176,9 @@ class Concept(Component):
     task: Task = Task.BINARY
     features: tuple[str, ...]
 
+    def __getstate__(self):
+        return without_cache(self)
+
     def proba(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """P(Y=1|x) for a binary concept, E[Y|x] for a regression concept."""
         raise NotImplementedError
@@ -80,7 +186,8 @@ class Concept(Component):
     def draw(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw targets given ``mean = proba(columns)``: Bernoulli, or mean plus Gaussian noise."""
         if self.task is Task.BINARY:
-            return (rng.random(mean.shape[0]) < mean).astype(np.int8)
+            # 0/1 as int8: numpy's bools are the bytes 0 and 1, so a view says it without a copy
+            return (rng.random(mean.shape[0]) < mean).view(np.int8)
         return mean + self.noise * rng.standard_normal(mean.shape[0])
 
     def expanded(self) -> Concept:
@@ -147,6 +254,36 @@ class Logistic(Concept):
             coef=tuple(map(float, self._coef)), intercept=float(self.intercept), quadratic=quad
         )
 
+    def _squared_terms(self) -> tuple[int, ...]:
+        """The features whose x² term `logit` adds (a non-zero quadratic weight)."""
+        if self._quad is None:
+            return ()
+        return tuple(j for j, q in enumerate(self._quad) if q)
+
+    def _lerp_setup(self, other, spec, other_spec):
+        # ``w -> Logistic``, as `_blend.interpolate` builds it, without encoding or checks
+        d = len(self._features)
+        ca, cb = floats(spec["coef"], d), floats(other_spec["coef"], d)
+        qa, qb = spec["quadratic"], other_spec["quadratic"]
+        if qa is not None or qb is not None:
+            qa, qb = floats(qa, d), floats(qb, d)
+            if qa is None or qb is None:
+                return None
+        if ca is None or cb is None:
+            return None
+        features, ia, ib = tuple(spec["features"]), spec["intercept"], other_spec["intercept"]
+
+        def build(w):
+            coef = lerp_array(ca, cb, w)
+            quad = None if qa is None else lerp_array(qa, qb, w)
+            c = Logistic.__new__(Logistic)
+            c.features, c.coef, c.intercept = features, tuple(coef.tolist()), _lerp(ia, ib, w)
+            c.quadratic = None if quad is None else tuple(quad.tolist())
+            c._features, c._coef, c._quad = features, coef, quad
+            return c
+
+        return build
+
     def logit(self, columns) -> np.ndarray:
         """The log-odds of each row."""
         # accumulate in place: one output array and one scratch array, whatever the width
@@ -210,6 +347,25 @@ class Linear(Concept):
     def expanded(self):
         return self.clone(coef=tuple(map(float, self._coef)), intercept=float(self.intercept))
 
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._features)
+        ca, cb = floats(spec["coef"], d), floats(other_spec["coef"], d)
+        if ca is None or cb is None:
+            return None
+        features = tuple(spec["features"])
+        ia, ib = spec["intercept"], other_spec["intercept"]
+        na, nb = spec["noise"], other_spec["noise"]
+
+        def build(w):
+            coef = lerp_array(ca, cb, w)
+            c = Linear.__new__(Linear)
+            c.features, c.coef = features, tuple(coef.tolist())
+            c.intercept, c.noise = _lerp(ia, ib, w), _lerp(na, nb, w)
+            c._features, c._coef = features, coef
+            return c
+
+        return build
+
     def proba(self, columns):
         z = self.intercept
         for j, f in enumerate(self._features):
@@ -269,6 +425,24 @@ class Hyperplane(Concept):
     def expanded(self):
         return self.clone(weights=tuple(map(float, self._weights)), threshold=self._threshold)
 
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._features)
+        wa, wb = floats(spec["weights"], d), floats(other_spec["weights"], d)
+        ta, tb = spec["threshold"], other_spec["threshold"]
+        if wa is None or wb is None or ta is None or tb is None:
+            return None
+        features, na, nb = tuple(spec["features"]), spec["noise"], other_spec["noise"]
+
+        def build(w):
+            weights = lerp_array(wa, wb, w)
+            h = Hyperplane.__new__(Hyperplane)
+            h.features, h.weights = features, tuple(weights.tolist())
+            h.threshold, h.noise = _lerp(ta, tb, w), _lerp(na, nb, w)
+            h._features, h._weights, h._threshold = features, weights, float(h.threshold)
+            return h
+
+        return build
+
     def rotated(self, degrees):
         return self._rotate("weights", degrees).clone(threshold=self._threshold)
 
@@ -312,6 +486,23 @@ class SEA(Concept):
     def proba(self, columns):
         s = _col(columns, self._features[0]) + _col(columns, self._features[1])
         return np.where(s <= self.threshold, 1.0 - self.noise, self.noise)
+
+    def _lerp_setup(self, other, spec, other_spec):
+        features = tuple(spec["features"])
+        ta, tb, na, nb = (
+            spec["threshold"],
+            other_spec["threshold"],
+            spec["noise"],
+            other_spec["noise"],
+        )
+
+        def build(w):
+            c = SEA.__new__(SEA)
+            c.features, c.threshold, c.noise = features, _lerp(ta, tb, w), _lerp(na, nb, w)
+            c._features = features
+            return c
+
+        return build
 
 
 @CONCEPTS.register("rules_concept")

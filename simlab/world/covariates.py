@@ -10,6 +10,7 @@ import numpy as np
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.world._blend import floats, lerp_array, without_cache
 from simlab.world.schema import FeatureSpec, Kind
 
 __all__ = ["COVARIATES", "Block", "Categorical", "Gaussian", "Uniform"]
@@ -85,6 +86,17 @@ class Block(Component):
     def expanded(self) -> Block:
         """The same distribution with every parameter spelled out (one value per feature)."""
         return self.shifted(())
+
+    def __getstate__(self):
+        return without_cache(self)
+
+    # Private fast paths, used by the worlds on every tick (same draws as `sample`):
+    # ``_fill(out, rng)`` draws ``out.shape[1]`` rows into the (features, rows) float
+    # array `out`, for numeric blocks; when ``_raw`` names the generator's method whose
+    # plain draws those are ("normal", "uniform"), ``_finish(out)`` turns such draws
+    # into the block's, so that several blocks can share one call to the generator.
+    # ``_lerp_setup(other, spec, other_spec)`` returns ``w -> block`` (the block that
+    # `_blend.interpolate` would build) or None.
 
 
 @COVARIATES.register("gaussian")
@@ -164,6 +176,53 @@ class Gaussian(Block):
         if not self._zero_mean:
             z += self._mean[:, None]
         return dict(zip(self._names, z, strict=True))
+
+    @property
+    def _raw(self):
+        # independent features: the draws are plain standard normals, then `_finish`
+        return "normal" if self._identity else None
+
+    def _fill(self, out, rng):
+        if self._identity:
+            rng.standard_normal(out=out)
+        else:
+            out[...] = self._chol @ rng.standard_normal(out.shape)  # as `sample` does
+        self._finish(out)
+
+    def _finish(self, out):
+        if not self._unit_scale:
+            out *= self._scale[:, None]
+        if not self._zero_mean:
+            out += self._mean[:, None]
+
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._names)
+        ma, mb = floats(spec["mean"], d), floats(other_spec["mean"], d)
+        sa, sb = floats(spec["scale"], d), floats(other_spec["scale"], d)
+        corr = spec["corr"]
+        same_corr = corr == other_spec["corr"] and all(floats(row, d) is not None for row in corr)
+        if ma is None or mb is None or sa is None or sb is None or not same_corr:
+            return None  # a moving correlation needs a new factorisation: the reference path
+        features = tuple(spec["features"])
+        corr = tuple(tuple(row) for row in corr)
+        units, chol, identity = spec["units"], self._chol, self._identity
+
+        def build(w):
+            mean, scale = lerp_array(ma, mb, w), lerp_array(sa, sb, w)
+            if not (scale > 0).all():
+                return None
+            # what __init__ stores, without re-checking or re-factorising: the correlation
+            # is the same matrix as this block's, so its Cholesky factor is too
+            g = Gaussian.__new__(Gaussian)
+            g.features, g.mean, g.scale = features, tuple(mean.tolist()), tuple(scale.tolist())
+            g.corr, g.units = corr, units
+            g._mean, g._scale, g._chol = mean, scale, chol
+            g._names, g._identity = features, identity
+            g._unit_scale = bool((scale == 1.0).all())
+            g._zero_mean = bool((mean == 0.0).all())
+            return g
+
+        return build
 
     def sample_into(self, columns, index, rng):
         if not self._identity:
@@ -258,6 +317,35 @@ class Uniform(Block):
         x = u * (self._high - self._low)[:, None]
         x += self._low[:, None]
         return dict(zip(self._names, x, strict=True))
+
+    _raw = "uniform"  # the draws are plain uniforms on [0, 1), then `_finish`
+
+    def _fill(self, out, rng):
+        rng.random(out=out)
+        self._finish(out)
+
+    def _finish(self, out):
+        out *= (self._high - self._low)[:, None]
+        out += self._low[:, None]
+
+    def _lerp_setup(self, other, spec, other_spec):
+        d = len(self._names)
+        la, lb = floats(spec["low"], d), floats(other_spec["low"], d)
+        ha, hb = floats(spec["high"], d), floats(other_spec["high"], d)
+        if la is None or lb is None or ha is None or hb is None:
+            return None
+        features, units = tuple(spec["features"]), spec["units"]
+
+        def build(w):
+            low, high = lerp_array(la, lb, w), lerp_array(ha, hb, w)
+            if not (high > low).all():
+                return None  # the reference path raises the constructor's error
+            u = Uniform.__new__(Uniform)
+            u.features, u.low, u.high = features, tuple(low.tolist()), tuple(high.tolist())
+            u.units, u._names, u._low, u._high = units, features, low, high
+            return u
+
+        return build
 
     def logpdf(self, columns):
         out = np.zeros(len(next(iter(columns.values()))) if columns else 0)
@@ -365,3 +453,23 @@ class Categorical(Block):
         return Categorical(
             feature=self.feature, categories=tuple(self._cats.tolist()), p=tuple(self._p.tolist())
         )
+
+    def _lerp_setup(self, other, spec, other_spec):
+        k = len(self._cats)
+        pa, pb = floats(spec["p"], k), floats(other_spec["p"], k)
+        if pa is None or pb is None or not all(isinstance(c, str) for c in spec["categories"]):
+            return None
+        feature, categories, cats = spec["feature"], tuple(spec["categories"]), self._cats
+
+        def build(w):
+            p = lerp_array(pa, pb, w)
+            if (p < 0).any() or (p > 1).any() or not math.isclose(p.sum(), 1.0, abs_tol=1e-9):
+                return None
+            c = Categorical.__new__(Categorical)
+            c.feature, c.categories, c.p = feature, categories, tuple(p.tolist())
+            c.features, c._cats, c._p = (feature,), cats, p
+            c._cdf = np.cumsum(p)
+            c._cdf[-1] = 1.0
+            return c
+
+        return build

@@ -37,6 +37,24 @@ def _out(w):
     return float(w) if w.ndim == 0 else w
 
 
+_SCALARS = (float, int, np.floating, np.integer)
+
+
+def _scalar(t) -> float | None:
+    """`t` as a Python float if it is one finite number (the engine's case), else None.
+
+    The scalar branches of the schedules below do the same IEEE operations as their
+    array branches, one number at a time, so they answer bit for bit the same weight
+    without the cost of a 0-d array per operation; NaN and infinite times, and arrays,
+    take the array branch.
+    """
+    if isinstance(t, _SCALARS) and not isinstance(t, (bool, np.bool_)):
+        t = float(t)
+        if math.isfinite(t):
+            return t
+    return None
+
+
 class Schedule(Component):
     """Base: ``weight(t)`` in [0, 1] and the episodes in which it changes.
 
@@ -81,6 +99,9 @@ class Sudden(Schedule):
         check_real("Sudden", "start", start)
 
     def weight(self, t):
+        x = _scalar(t)
+        if x is not None:
+            return 1.0 if x >= self.start else 0.0
         return _out(np.where(np.asarray(t) >= self.start, 1.0, 0.0))
 
     def episodes(self, horizon):
@@ -102,6 +123,16 @@ class _Ramp(Schedule):
             if t >= self.start + self.width:
                 return 1.0
         return None
+
+    def _scalar_u(self, t) -> float | None:
+        """``_u(t)`` for one finite time, as a Python float (same operations); else None."""
+        x = _scalar(t)
+        if x is None:
+            return None
+        if x >= self.start + self.width:
+            return 1.0
+        u = (x - self.start) / self.width
+        return 0.0 if u <= 0.0 else (1.0 if u >= 1.0 else u)
 
     def _u(self, t):
         # exactly 0 up to the start and exactly 1 from the end on (no rounding at the edges)
@@ -140,6 +171,14 @@ class Gradual(_Ramp):
     _k = 8.0
 
     def weight(self, t):
+        u = self._scalar_u(t)
+        if u is not None:
+            if u <= 0.0 or u >= 1.0:
+                return u
+            lo = 1.0 / (1.0 + math.exp(self._k / 2))
+            # np.exp, not math.exp: the same exponential as the array branch, to the bit
+            s = 1.0 / (1.0 + float(np.exp(-self._k * (u - 0.5))))
+            return min(max((s - lo) / (1.0 - 2.0 * lo), 0.0), 1.0)
         edge = self._edge(t)
         if edge is not None:
             return edge
@@ -170,6 +209,9 @@ class Incremental(_Ramp):
     blend = "interpolate"
 
     def weight(self, t):
+        u = self._scalar_u(t)
+        if u is not None:
+            return u
         edge = self._edge(t)
         return edge if edge is not None else _out(self._u(t))
 
@@ -216,6 +258,18 @@ class Recurring(Schedule):
     def weight(self, t):
         # the same arithmetic as `episodes` (start + k period, + duty period), so the
         # weight and the logged episodes agree to the last bit at every edge
+        x = _scalar(t)
+        if x is not None:
+            k = float(math.floor((x - self.start) / self.period))
+            if self.start + k * self.period > x:
+                k = k - 1
+            if self.start + (k + 1) * self.period <= x:
+                k = k + 1
+            begin = self.start + k * self.period
+            on = k >= 0 and x >= begin and x < begin + self.duty * self.period
+            if self.n_cycles is not None:
+                on = on and k < self.n_cycles
+            return 1.0 if on else 0.0
         t = np.asarray(t, dtype=float)
         k = np.floor((t - self.start) / self.period)
         k = np.where(self.start + k * self.period > t, k - 1, k)
@@ -278,6 +332,12 @@ class Seasonal(Schedule):
         )
 
     def weight(self, t):
+        x = _scalar(t)
+        if x is not None:
+            if not x >= self.start:
+                return 0.0
+            c = float(np.cos(2.0 * np.pi * (x - self.start) / self.period))  # numpy's cos
+            return self.amplitude * (1.0 - c) / 2.0
         t = np.asarray(t, dtype=float)
         w = self.amplitude * (1.0 - np.cos(2.0 * np.pi * (t - self.start) / self.period)) / 2.0
         return _out(np.where(t >= self.start, w, 0.0))
@@ -327,6 +387,14 @@ class Sequence(Schedule):
         self.blend = blends.pop()
 
     def weight(self, t):
+        x = _scalar(t)
+        if x is not None:
+            w = 0.0
+            for i, part in enumerate(self.parts):
+                if x >= part.start:
+                    pw = part.weight(x)
+                    w = pw if i % 2 == 0 else 1.0 - pw
+            return w
         t = np.asarray(t, dtype=float)
         w = np.zeros_like(t)
         for i, part in enumerate(self.parts):

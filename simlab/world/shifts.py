@@ -11,7 +11,7 @@ from simlab.events import Event, EventKind
 from simlab.params import Component, encode
 from simlab.registry import Registry
 from simlab.validation import check_real
-from simlab.world._blend import can_interpolate, interpolate
+from simlab.world._blend import cache_of, expanded, interpolator, recall, without_cache
 from simlab.world.concepts import Concept
 from simlab.world.schedules import Schedule
 
@@ -52,19 +52,21 @@ def _mixture_step(components, weight, blend, after_of, lerp):
 
 def _lerp_blocks(blocks, after, w):
     # a block the shift does not touch stays as it is; both sides are spelled out in full
-    # so that a scalar mean (``mean=0.0``) lines up with a per-feature one
-    pairs = [
-        (b, a) if a is b else (b.expanded(), a.expanded())
+    # so that a scalar mean (``mean=0.0``) lines up with a per-feature one. The spelled-out
+    # blocks and the check that a pair can be interpolated are computed once per pair
+    # (`_blend.interpolator`), not once per tick.
+    movers = [
+        None if a is b else interpolator(expanded(b), expanded(a))
         for b, a in zip(blocks, after, strict=True)
     ]
-    if not all(a is b or can_interpolate(b, a) for b, a in pairs):
+    if any(m is None for m, b, a in zip(movers, blocks, after, strict=True) if a is not b):
         return None
-    return tuple(b if a is b else interpolate(b, a, w) for b, a in pairs)
+    return tuple(b if m is None else m(w) for m, b in zip(movers, blocks, strict=True))
 
 
 def _lerp_concepts(before, after, w):
-    before, after = before.expanded(), after.expanded()
-    return interpolate(before, after, w) if can_interpolate(before, after) else None
+    move = interpolator(expanded(before), expanded(after))
+    return None if move is None else move(w)
 
 
 class Shift(Component):
@@ -81,6 +83,9 @@ class Shift(Component):
     kind: EventKind
     schedule: Schedule
     features: tuple[str, ...] = ()
+
+    def __getstate__(self):
+        return without_cache(self)
 
     def magnitude(self) -> float:
         """A size of the change in the shift's own terms (nan if none applies)."""
@@ -214,17 +219,14 @@ class CovariateShift(Shift):
 
     def after(self, blocks: tuple) -> tuple:
         """The covariate blocks after the shift is complete."""
-        # The same input blocks come back every tick: remember the last few answers
-        # (keyed by identity, holding the inputs so that an id cannot be reused).
-        cache = self.__dict__.setdefault("_after_cache", {})
-        key = tuple(map(id, blocks))
-        hit = cache.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], blocks, strict=True)):
-            return hit[1]
-        out = self._after(blocks)
-        if len(cache) >= 8:
-            cache.clear()
-        cache[key] = (tuple(blocks), out)
+        # The same input blocks come back every tick: remember the answers used most
+        # recently, by the identity of the blocks (`_blend.recall`), and the last one
+        cache = cache_of(self)
+        last = cache.get("after_last")
+        if last is not None and last[0] is blocks:  # the same tuple as last time
+            return last[1]
+        out = recall(cache.setdefault("after", {}), tuple(blocks), lambda: self._after(blocks))
+        cache["after_last"] = (blocks, out)
         return out
 
     def _after(self, blocks: tuple) -> tuple:

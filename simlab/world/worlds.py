@@ -13,7 +13,8 @@ from simlab.params import Component
 from simlab.registry import Registry
 from simlab.rng import Rngs
 from simlab.validation import check_real
-from simlab.world.concepts import Concept
+from simlab.world._blend import cache_of, recall, without_cache
+from simlab.world.concepts import Concept, _ConceptStack
 from simlab.world.covariates import Block
 from simlab.world.schema import Kind, Schema, Task
 from simlab.world.shifts import ConceptShift, CovariateShift, LabelShift, Shift
@@ -56,20 +57,20 @@ def _shifts(owner, shifts, allowed: tuple[type, ...]) -> tuple[Shift, ...]:
 
 
 def _sample_mixture(components, n, rng, specs) -> dict[str, np.ndarray]:
-    """Draw `n` rows from a mixture ``[(w, blocks), ...]``; one component per row."""
+    """Draw `n` rows from a mixture ``[(w, blocks), ...]``; one component per row.
+
+    Column by column, with each block's own `sample` / `sample_into`: for worlds whose
+    blocks `_Layout` does not know (`_Layout.draw` makes the same draws into one matrix).
+    """
     if len(components) == 1:
         cols = {}
         for block in components[0][1]:
             cols.update(block.sample(n, rng))
         return cols
-    weights = np.array([w for w, _ in components])
-    cdf = np.cumsum(weights / weights.sum())
-    which = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(components) - 1)
     cols = {
         s.name: np.empty(n, dtype=np.float64 if s.kind is Kind.NUMERIC else object) for s in specs
     }
-    for k, (_, blocks) in enumerate(components):
-        idx = np.flatnonzero(which == k)
+    for idx, (_, blocks) in zip(_component_rows(components, n, rng), components, strict=True):
         for block in blocks:
             block.sample_into(cols, idx, rng)
     for s in specs:
@@ -92,6 +93,166 @@ def _mixture_proba(concepts, columns) -> np.ndarray:
     for w, c in concepts:
         p = c.proba(columns) if w == 1.0 else w * c.proba(columns)
         out = p if out is None else out + p
+    return out
+
+
+def _component_rows(components, n, rng) -> list[np.ndarray]:
+    """The rows that each mixture component draws, one uniform per row.
+
+    ``searchsorted`` on the cumulative weights; for two components, the same answer by
+    one comparison.
+    """
+    if len(components) == 2:
+        # searchsorted(cdf, u, side="right") is 0 exactly where u < cdf[0]; cdf[0] is
+        # w0 / (w0 + w1), the sum of two weights being the same in any order
+        w0, w1 = components[0][0], components[1][0]
+        first = rng.random(n) < w0 / (w0 + w1)
+        return [first.nonzero()[0], (~first).nonzero()[0]]
+    weights = np.array([w for w, _ in components])
+    cdf = np.cumsum(weights / weights.sum())
+    which = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(components) - 1)
+    return [np.flatnonzero(which == k) for k in range(len(components))]
+
+
+def _fills(block) -> bool:
+    # the block's own class draws into a matrix (`Block._fill`); a subclass that may
+    # draw otherwise (its own `sample`) goes the general way
+    return "_fill" in vars(type(block))
+
+
+class _Layout:
+    """Where a world's features live in a tick's draws; computed once from its blocks.
+
+    Numeric blocks draw into one (features x rows) float matrix, each into its own band
+    of rows (the schema's order), so that a concept reads its features as a matrix and
+    the batch's columns are rows of it; categorical blocks keep their own columns. The
+    draws are those of `_sample_mixture` (and of each block's `sample`), in the same
+    order, so the numbers are the same to the bit.
+    """
+
+    def __init__(self, blocks):
+        self.bands = []  # per block: (first row, end row), or None for a categorical block
+        self.rows = {}  # numeric feature -> row of the matrix
+        self.supported = True
+        for block in blocks:
+            specs = block.specs()
+            if all(s.kind is Kind.NUMERIC for s in specs) and _fills(block):
+                start = len(self.rows)
+                self.rows.update({s.name: start + i for i, s in enumerate(specs)})
+                self.bands.append((start, len(self.rows)))
+            elif all(s.kind is not Kind.NUMERIC for s in specs):
+                self.bands.append(None)
+            else:
+                self.supported = False
+        self.n_numeric = len(self.rows)
+        self.names = list(self.rows)
+        self.other = [s.name for b in blocks for s in b.specs() if s.name not in self.rows]
+        self.one_band = self.bands == [(0, self.n_numeric)]  # one numeric block, nothing else
+        self._stacks: dict[tuple[int, ...], tuple] = {}
+
+    def fits(self, blocks) -> bool:
+        """True if `blocks` have this layout's bands (the same features per block)."""
+        return len(blocks) == len(self.bands) and all(
+            (band is None and all(s.kind is not Kind.NUMERIC for s in b.specs()))
+            or (
+                band is not None
+                and _fills(b)
+                and [s.name for s in b.specs()] == self.names[band[0] : band[1]]
+            )
+            for b, band in zip(blocks, self.bands, strict=True)
+        )
+
+    def draw(self, components, n, rng, names):
+        """The columns (schema order) and the numeric matrix of `n` rows of a mixture."""
+        if len(components) == 1:
+            x = np.empty((self.n_numeric, n))
+            other = {}
+            for block, band in zip(components[0][1], self.bands, strict=True):
+                if band is None:
+                    other.update(block.sample(n, rng))
+                else:
+                    block._fill(x[band[0] : band[1]], rng)
+            return self._columns(x, other, names)
+        rows = _component_rows(components, n, rng)
+        return self.draw_parts(
+            list(zip(rows, [b for _, b in components], strict=True)), n, rng, names
+        )
+
+    def draw_parts(self, parts, n, rng, names):
+        """Like `draw`, for rows already split: ``parts = [(rows, blocks), ...]``, in draw order."""
+        x = np.empty((self.n_numeric, n))
+        if self.one_band and len({blocks[0]._raw for _, blocks in parts}) == 1:
+            # every part's draws are plain draws of one kind, one after the other: make
+            # them with one call to the generator and hand each part its stretch
+            kind = parts[0][1][0]._raw
+            if kind is not None:
+                d = self.n_numeric
+                flat = np.empty(d * n)
+                (rng.standard_normal if kind == "normal" else rng.random)(out=flat)
+                start = 0
+                for idx, (block,) in parts:
+                    part = flat[start : start + d * idx.size].reshape(d, idx.size)
+                    start += d * idx.size
+                    block._finish(part)
+                    x[:, idx] = part
+                return self._columns(x, {}, names)
+        cells = {name: np.empty(n, dtype=object) for name in self.other}
+        for idx, blocks in parts:
+            for block, band in zip(blocks, self.bands, strict=True):
+                if band is None:
+                    block.sample_into(cells, idx, rng)
+                else:
+                    part = np.empty((band[1] - band[0], idx.size))
+                    block._fill(part, rng)
+                    x[band[0] : band[1], idx] = part
+        return self._columns(x, {name: col.astype(str) for name, col in cells.items()}, names)
+
+    def _columns(self, x, other, names):
+        x.flags.writeable = False  # the batch's columns are views of it, read-only anyway
+        if not other and len(names) == self.n_numeric:
+            return dict(zip(names, x, strict=True)), x
+        return {f: x[self.rows[f]] if f in self.rows else other[f] for f in names}, x
+
+    def stack(self, concepts):
+        """The `_ConceptStack` of `concepts` with its rows of the matrix, or None.
+
+        Prepared once per tuple of concepts (the mixtures of a world come back tick after
+        tick; an interpolated concept, new on every tick, takes one of a few places).
+        """
+        return recall(self._stacks, concepts, lambda: self._stack(concepts))
+
+    def _stack(self, concepts):
+        stack = _ConceptStack.stack(concepts)
+        if stack is not None:
+            rows = [self.rows.get(f) for f in concepts[0]._features]
+            if None in rows:
+                return None
+            if rows == list(range(self.n_numeric)):
+                stack.rows = None  # the whole matrix, in order
+            elif rows == list(range(rows[0], rows[0] + len(rows))):
+                stack.rows = slice(rows[0], rows[0] + len(rows))  # a view
+            else:
+                stack.rows = rows
+        return stack
+
+
+def _proba_rows(concepts, columns, x, layout) -> np.ndarray:
+    """`_mixture_proba` of a concept mixture, with concepts of one family evaluated at once."""
+    probas = None
+    if x is not None:
+        stack = layout.stack(tuple(c for _, c in concepts))
+        if stack is not None:
+            probas = stack.proba(x if stack.rows is None else x[stack.rows])
+    if probas is None:
+        probas = [c.proba(columns) for _, c in concepts]
+    out = None
+    for (w, _), p in zip(concepts, probas, strict=True):
+        if out is None:
+            out = p if w == 1.0 else w * p
+        elif w == 1.0:
+            out = out + p
+        else:
+            out = out + w * p
     return out
 
 
@@ -122,6 +283,9 @@ class _Synthetic(Component):
 
     def _magnitude(self, shift):
         return None
+
+    def __getstate__(self):
+        return without_cache(self)
 
 
 @WORLDS.register("causal")
@@ -182,21 +346,38 @@ class CausalWorld(_Synthetic):
                 )
                 self._targets[i] = current
 
+    def _fast_state(self):
+        # what every tick needs that depends only on the configuration (never pickled)
+        cache = cache_of(self)
+        state = cache.get("state")
+        if state is None:
+            covariate = tuple(s for s in self.shifts if isinstance(s, CovariateShift))
+            concept = tuple(
+                (s, lambda _c, target=self._targets[i]: target)
+                for i, s in enumerate(self.shifts)
+                if isinstance(s, ConceptShift)
+            )
+            state = cache["state"] = (covariate, concept, _Layout(self._blocks))
+        return state
+
     def covariates_at(self, t: float) -> list[tuple[float, tuple[Block, ...]]]:
         """P(X) at time `t`, as a mixture ``[(weight, blocks), ...]``."""
+        return self._covariates_at(t, self._fast_state()[0])
+
+    def _covariates_at(self, t, shifts):
         components = [(1.0, self._blocks)]
-        for s in self.shifts:
-            if isinstance(s, CovariateShift):
-                components = s.step(components, t)
+        for s in shifts:
+            components = s.step(components, t)
         return components
 
     def concept_at(self, t: float) -> list[tuple[float, Concept]]:
         """P(Y|X) at time `t`, as a mixture ``[(weight, concept), ...]``."""
+        return self._concept_at(t, self._fast_state()[1])
+
+    def _concept_at(self, t, steps):
         components = [(1.0, self.concept)]
-        for i, s in enumerate(self.shifts):
-            if isinstance(s, ConceptShift):
-                target = self._targets[i]
-                components = s.step(components, t, lambda _c, target=target: target)
+        for s, target_of in steps:
+            components = s.step(components, t, target_of)
         return components
 
     def proba(self, columns, t: float) -> np.ndarray:
@@ -208,11 +389,17 @@ class CausalWorld(_Synthetic):
         """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
         n = _check_n("CausalWorld", n)
         g = _rngs(rng)[self.name]
-        cols = _sample_mixture(self.covariates_at(t), n, g, self.schema.features)
-        cols = {name: cols[name] for name in self.schema.names}
-        concepts = self.concept_at(t)
-        mean = _mixture_proba(concepts, cols)
+        covariate_shifts, concept_steps, layout = self._fast_state()
+        covariates = self._covariates_at(t, covariate_shifts)
+        names = self.schema.names
+        if layout.supported:
+            cols, x = layout.draw(covariates, n, g, names)
+        else:
+            cols = _sample_mixture(covariates, n, g, self.schema.features)
+            cols, x = {name: cols[name] for name in names}, None
+        concepts = self._concept_at(t, concept_steps)
         if self.schema.task is Task.BINARY or len(concepts) == 1:
+            mean = _proba_rows(concepts, cols, x, layout)
             y = concepts[0][1].draw(mean, g)
         else:  # a mixture of regression concepts: each row follows one of them
             weights = np.array([w for w, _ in concepts])
@@ -221,6 +408,7 @@ class CausalWorld(_Synthetic):
             means = np.choose(which, [c.proba(cols) for _, c in concepts])
             noise = np.choose(which, [c.noise for _, c in concepts])
             y = means + noise * g.standard_normal(n)
+        y.flags.writeable = False  # a fresh array; the batch would make a read-only view
         return Batch(t=t, columns=cols, y=y)
 
 
@@ -276,6 +464,15 @@ class AnticausalWorld(_Synthetic):
         self.schema = Schema(specs, task=Task.BINARY)
         self.shifts = _shifts("AnticausalWorld", shifts, (LabelShift,))
 
+    def _layout(self):
+        # where the features go in a tick's draws (never pickled); None: the general path
+        cache = cache_of(self)
+        if "layout" not in cache:
+            layout = _Layout(self._neg)
+            ok = layout.supported and layout.fits(self._neg) and layout.fits(self._pos)
+            cache["layout"] = layout if ok else None
+        return cache["layout"]
+
     def prior_at(self, t: float) -> float:
         """P(Y=1) at time `t`."""
         p = float(self.prior)
@@ -311,6 +508,12 @@ class AnticausalWorld(_Synthetic):
         # rows of each class come from that class's blocks
         pos = np.flatnonzero(y == 1)
         neg = np.flatnonzero(y == 0)
+        layout = self._layout()
+        if layout is not None:  # the same draws, into one matrix
+            parts = [(neg, self._neg), (pos, self._pos)]
+            cols, _ = layout.draw_parts(parts, n, g, self.schema.names)
+            y.flags.writeable = False  # a fresh array; the batch would make a read-only view
+            return Batch(t=t, columns=cols, y=y)
         cols = {}
         for idx, blocks in ((neg, self._neg), (pos, self._pos)):
             for block in blocks:
