@@ -130,10 +130,7 @@ class LabelQueue:
             buf = self._fields[name]
             if buf.dtype.kind in "US" and values.dtype.itemsize > buf.dtype.itemsize:
                 self._fields[name] = buf = buf.astype(values.dtype)  # longer strings arrived
-            if values.dtype == buf.dtype:
-                np.take(values, take, out=buf[lo:hi])
-            else:
-                buf[lo:hi] = values[take]
+            buf[lo:hi] = values[take]
         self._start[self._segments] = lo
         self._end[self._segments] = hi
         self._live = np.append(self._live, self._segments)
