@@ -259,11 +259,14 @@ class BucketSearch:
     buckets (the values beyond it share the two end buckets). A value's bucket ``φ(x)``
     is computed with the same floating-point operations as the keys' buckets, so ``φ``
     is monotone and ``table[φ(x)]``, the number of keys in earlier buckets, is a lower
-    bound on the answer. A scan of `steps` comparisons with the following keys finishes
-    it; the few values still short (more than `steps` keys below them in their bucket)
-    get a few more steps, and a plain ``searchsorted`` if even that is not enough.
-    Exact for every input, ±inf included, whatever the keys' distribution (a crowded
-    one is only slower).
+    bound on the answer; comparisons with the keys in the value's bucket finish it.
+    Buckets are made fine enough that almost all hold at most `steps` keys: the value
+    is then compared with the `steps` keys after its lower bound, for every value at
+    once. A bucket that holds more (*crowded*) is marked in the table (its entry minus
+    `size`: a negative index that gathers the same key), and only the few values that
+    land in one are finished by a short scan (and a plain ``searchsorted`` if even that
+    is not enough). Exact for every input, ±inf included, whatever the keys'
+    distribution (a crowded one is only slower).
 
     Parameters
     ----------
@@ -275,8 +278,39 @@ class BucketSearch:
         Per feature, added to every code (as `CodeWindow.offsets`); increasing, with
         ``offsets[f + 1] - offsets[f] > len(keys[f])``.
     steps
-        Keys compared after the table look-up (2 covers a value and its successor, the
-        key pairs of `ECDFCoder`).
+        Keys compared after the table look-up.
+    pairs
+        The keys are `ECDFCoder.keys_`: pairs ``u, u⁺`` (``u⁺`` the next float after
+        ``u``; none after +inf). Buckets are then cut on the ``u`` alone, and one
+        comparison with ``u`` settles a pair (``x >= u⁺`` is ``x > u``); `steps` is
+        ignored (a bucket is crowded if it holds two pairs).
+
+    Attributes
+    ----------
+    n_buckets
+        Buckets per feature.
+    scale, shift
+        ``(features, 1)``: a value's bucket is ``x · scale + shift``, clipped to
+        ``[0, n_buckets - 1]`` and truncated.
+    table
+        Flat int32 ``(features · n_buckets,)``: per bucket, the code of the first key
+        in it or after it (offset included); minus `size` if the bucket is crowded.
+    crowded
+        True if any bucket is crowded.
+    keys
+        The keys laid out at the callers' offsets, NaN elsewhere (`size` entries): a
+        value's code is its position after the keys ``<= x``. ``lookahead[j]`` is the
+        same shifted by ``j`` within each feature (NaN past its last key), for
+        ``j < steps``.
+    size
+        The length of `keys` and of every ``lookahead[j]``.
+
+    Notes
+    -----
+    The table and the buckets are int32: a table half the size of an int64 one, with
+    twice the buckets, stays in cache, and NumPy's float to int32 conversion and int32
+    arithmetic are the fast ones. The scratch arrays of a tick are kept from one call to
+    the next while the row count stays the same.
 
     Examples
     --------
@@ -286,106 +320,168 @@ class BucketSearch:
     [[0, 1, 3, 3, 4, 9]]
     """
 
-    def __init__(self, keys: Sequence[np.ndarray], nan_codes, offsets, steps: int = 2):
+    def __init__(
+        self, keys: Sequence[np.ndarray], nan_codes, offsets, steps: int = 2, *, pairs=False
+    ):
         keys = [np.asarray(k, dtype=np.float64) for k in keys]
         n_features = len(keys)
         offsets = np.asarray(offsets, dtype=np.intp).reshape(n_features)
+        nan_codes = np.asarray(nan_codes, dtype=np.intp).reshape(n_features)
         if np.any(offsets[1:] - offsets[:-1] <= [k.size for k in keys[:-1]]):
             raise ValueError("BucketSearch: the offsets leave no room for the keys")
-        self.steps = int(steps)
-        longest = max((k.size for k in keys), default=0)
-        # Keys laid out at the callers' offsets: the scan's position is the answer, and
-        # the NaN after each feature's keys stops it (NaN compares false).
-        end = int(offsets[-1]) + keys[-1].size + 1 if n_features else 0
-        self.flat_keys = np.full(end, np.nan)
-        self.rows = []
-        bulk = np.tile([0.0, 1.0], (n_features, 1))  # per feature, the span cut evenly
-        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
-            self.flat_keys[offset : offset + k.size] = k
-            self.rows.append(self.flat_keys[offset : offset + k.size + 1])
-            finite = k[np.isfinite(k)]
-            if finite.size:
-                # The bulk (all but 0.1% of the keys at either end) maps onto buckets
-                # 1 .. n_buckets - 1; the rest share the two end buckets.
-                tail = int(0.001 * (finite.size - 1))
-                bulk[f] = finite[tail], finite[finite.size - 1 - tail]
+        self.pairs = bool(pairs)
+        self.steps = 1 if self.pairs else int(steps)
+        # Bucket boundaries count the keys (or, for pairs, the pairs' first keys).
+        grid = [k[0::2] for k in keys] if self.pairs else keys
+        # Keys laid out at the callers' offsets: a code is a position in `keys`. The NaN
+        # after each feature's keys stops every scan (NaN compares false); the arrays
+        # reach past every feature's last key, so every gather is in bounds.
+        self.size = max(
+            (int(o) + k.size + 2 for o, k in zip(offsets, keys, strict=True)), default=2
+        )
+        self.lookahead = []
+        for j in range(self.steps):
+            shifted = np.full(self.size, np.nan)
+            for k, o in zip(keys, offsets, strict=True):
+                shifted[o : o + max(k.size - j, 0)] = k[j:]
+            self.lookahead.append(shifted)
+        self.keys = self.lookahead[0]
+        self.rows = [self.keys[o : o + k.size + 1] for k, o in zip(keys, offsets, strict=True)]
+        self.offsets = offsets
+        self.nan_codes = (nan_codes + offsets)[:, None]
         # Small key sets get enough buckets that none holds more than `steps` keys, when
         # that takes no more than 4096: then no value can fall short and `search` skips
-        # the check (PSI's bin edges); large ones get four buckets per key, capped.
+        # the check (PSI's bin edges). Large ones get 4 buckets per key, or 16 per pair,
+        # capped at 32,768 (a 128 kB table per feature): a pair is two keys at one
+        # point, and a bucket with two of them makes every value in it a short one.
+        longest = max((g.size for g in grid), default=0)
         size = 64
-        while size < 4 * longest and size < 16384:
+        while size < (16 if self.pairs else 4) * longest and size < 32768:
             size *= 2
         while True:
-            self._build(keys, offsets, size, bulk)
+            self._build(grid, offsets, size)
             if not self.crowded or size >= 4096:
                 break
             size *= 2
-        self.bucket_offsets = np.arange(n_features, dtype=np.intp)[:, None] * size
-        self.offsets = offsets
-        self.nan_codes = (np.asarray(nan_codes, dtype=np.intp) + offsets)[:, None]
+        self._n = -1  # the row count the scratch arrays are sized for (see `_scratch`)
 
-    def _build(self, keys, offsets, size: int, bulk: np.ndarray) -> None:
+    def _build(self, grid, offsets, size: int) -> None:
         """The map to `size` buckets and the table of the keys in earlier buckets."""
+        n_features = len(grid)
         self.n_buckets = size
-        self.low = np.zeros((len(keys), 1))
-        self.scale = np.ones((len(keys), 1))
-        table = np.empty((len(keys), size), dtype=np.intp)
+        self.scale = np.ones((n_features, 1))
+        self.shift = np.zeros((n_features, 1))
+        table = np.empty((n_features, size), dtype=np.int32)
         self.crowded = False
-        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
-            a, b = float(bulk[f, 0]), float(bulk[f, 1])
-            with np.errstate(all="ignore"):  # any finite positive scale is exact
-                scale = float(np.float64(size - 2) / (np.float64(b) - a)) if b > a else 1.0
-                if not (math.isfinite(scale) and scale > 0):
-                    scale = 1.0
-                low = a - 1.0 / scale
-            self.low[f, 0] = low if math.isfinite(low) else a
-            self.scale[f, 0] = scale
-            buckets, _ = self._buckets(k[None, :], self.low[f : f + 1], self.scale[f : f + 1])
+        per = 2 if self.pairs else 1  # keys per grid point
+        most = 1 if self.pairs else self.steps  # grid points a bucket may hold
+        for f, (g, offset) in enumerate(zip(grid, offsets, strict=True)):
+            finite = g[np.isfinite(g)]
+            if finite.size:
+                # The bulk (all but 0.1% of the keys at either end) maps onto buckets
+                # 1 .. size - 1; the rest share the two end buckets.
+                tail = int(0.001 * (finite.size - 1))
+                a, b = float(finite[tail]), float(finite[finite.size - 1 - tail])
+                with np.errstate(all="ignore"):  # any finite positive scale is exact
+                    scale = float(np.float64(size - 2) / (np.float64(b) - a)) if b > a else 1.0
+                    if not (math.isfinite(scale) and scale > 0):
+                        scale = 1.0
+                    shift = 1.0 - a * scale
+                if math.isfinite(shift):
+                    self.scale[f, 0], self.shift[f, 0] = scale, shift
+            buckets = self._buckets(g[None, :], self.scale[f : f + 1], self.shift[f : f + 1])
             first = np.searchsorted(buckets[0], np.arange(size + 1), side="left")
-            table[f] = offset + first[:-1]
-            self.crowded |= bool(k.size) and int(np.max(np.diff(first))) > self.steps
+            table[f] = offset + per * first[:-1]
+            crowded = np.diff(first) > most
+            if crowded.any():
+                table[f, crowded] -= self.size  # a negative index still gathers the same key
+                self.crowded = True
         self.table = table.ravel()
+        self.bucket_offsets = np.arange(n_features, dtype=np.int32)[:, None] * size
 
-    def _buckets(self, x: np.ndarray, low: np.ndarray, scale: np.ndarray):
-        """Each value's bucket, and whether there was any NaN (in bucket 0)."""
+    def _buckets(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """Each (non-NaN) value's bucket, with the operations `search` applies to a tick."""
         with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
-            t = x - low
-            t *= scale
-        np.clip(t, 0.0, self.n_buckets - 1, out=t)  # NaN stays NaN
-        nan = None
-        if np.isnan(t.sum()):  # every other value is finite now
-            nan = np.isnan(t)
-            t[nan] = 0.0
-        return t.astype(np.intp), nan
+            t = x * scale
+        t += shift
+        np.clip(t, 0.0, self.n_buckets - 1, out=t)
+        return t.astype(np.int32)
+
+    def _scratch(self, n: int) -> None:
+        """Scratch arrays for ticks of `n` rows.
+
+        The map's constants are kept at full size, so that each step is a plain
+        element-wise operation (a column broadcast along the rows, or a scalar bound
+        in ``minimum``, costs two to four times as much).
+        """
+        shape = (self.scale.shape[0], n)
+        self._n = n
+        self._scale = np.repeat(self.scale, n, axis=1)
+        self._shift = np.repeat(self.shift, n, axis=1)
+        self._low = np.zeros(shape)
+        self._high = np.full(shape, self.n_buckets - 1.0)
+        self._offsets = np.repeat(self.bucket_offsets, n, axis=1)
+        self._t = np.empty(shape)
+        self._b = np.empty(shape, dtype=np.int32)
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["_n"] = -1  # the scratch arrays are rebuilt on the first search
+        return state
 
     def search(self, x: np.ndarray) -> np.ndarray:
         """``(features, rows)`` codes of a ``(features, rows)`` float64 block."""
-        b, nan = self._buckets(x, self.low, self.scale)
-        b += self.bucket_offsets
-        flat_keys = self.flat_keys
-        c = self.table[b]
-        for _ in range(self.steps):
-            c += flat_keys[c] <= x
-        if self.crowded:  # a bucket holds more than `steps` keys: x may still be short
-            short = np.flatnonzero(flat_keys[c] <= x)
-            if short.size:
-                self._finish(c.ravel(), x.ravel(), short, x.shape[1])
+        n_features, n = x.shape
+        if n == 0 or n_features == 0:
+            return np.empty(x.shape, dtype=np.intp)
+        if n != self._n:
+            self._scratch(n)
+        t = self._t
+        with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
+            np.multiply(x, self._scale, out=t)
+        t += self._shift
+        np.minimum(t, self._high, out=t)  # NaN stays NaN
+        np.maximum(t, self._low, out=t)
+        nan = None
+        if math.isnan(t.max()):  # every other value is finite now
+            nan = np.isnan(t)
+            t[nan] = 0.0
+        b = self._b
+        np.copyto(b, t, casting="unsafe")
+        b += self._offsets
+        c = self.table.take(b)
+        g = self.keys.take(c)
+        if self.pairs:  # the pair u, u⁺ at c: x >= u, and x >= u⁺ (that is, x > u)
+            s = np.less_equal(g, x).view(np.uint8) + np.less(g, x).view(np.uint8)
+        else:
+            s = np.less_equal(g, x).view(np.uint8)
+            for shifted in self.lookahead[1:]:
+                s += np.less_equal(shifted.take(c), x).view(np.uint8)
+        c = np.add(c, s, dtype=np.intp)  # codes index counts: NumPy's own index type
+        if self.crowded and c.min() < 0:  # values in crowded buckets: scan on
+            short = np.flatnonzero(c < 0)
+            flat = c.reshape(-1)
+            flat[short] += self.size
+            self._finish(flat, x.reshape(-1), short, n)
         if nan is not None:
             np.copyto(c, self.nan_codes, where=nan)
         return c
 
     def _finish(self, c: np.ndarray, x: np.ndarray, short: np.ndarray, n: int) -> None:
         """Complete the codes ``c[short]`` (flat views), still below their answer."""
-        flat_keys = self.flat_keys
+        keys = self.keys
         cs, xs = c[short], x[short]
         for _ in range(8):  # a few more scan steps, on these values only
-            more = flat_keys[cs] <= xs
+            g = keys.take(cs)
+            more = np.less_equal(g, xs).view(np.uint8)
+            if self.pairs:  # a step passes a whole pair (from a pair's start)
+                more += np.less(g, xs).view(np.uint8)
             if not more.any():
                 c[short] = cs
                 return
             cs += more
         c[short] = cs
-        short = short[flat_keys[cs] <= xs]  # a crowded bucket: search the rest
+        short = short[keys.take(cs) <= xs]  # a crowded bucket: search the rest
         if not short.size:
             return
         feature = short // n

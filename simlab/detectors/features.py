@@ -389,6 +389,7 @@ class KS(BaseDetector):
             [c.keys_ for c in self.coders_],
             [self.n_cells_ - 1] * len(names),
             self.window_.offsets[:, 0],
+            pairs=True,
         )
 
     def _update(self, view: View) -> Verdict:
