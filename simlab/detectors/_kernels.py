@@ -37,6 +37,7 @@ __all__ = [
     "ks_from_codes",
     "ks_from_counts",
     "psi",
+    "psi_from_counts",
 ]
 
 #: Floor applied to bin proportions before the PSI logarithm (see `psi`).
@@ -569,9 +570,9 @@ class CodeWindow:
     ``(features, capacity)`` ring, so a tick enters with at most two slice assignments,
     together with ``counts``, the ``(features, n_cells)`` histogram of the codes held.
     Codes travel *flat*, ``code + feature · n_cells`` (add `offsets`), so that one
-    ``bincount`` counts every feature: the counts are updated with one ``bincount`` of the
-    codes that enter and one of the codes that leave, or recounted from the ring when a
-    push replaces all of it.
+    update counts every feature: the counts are updated in place with the codes that
+    enter and those that leave (``np.add.at``), or recounted when a push replaces all of
+    it (then an array of exactly `capacity` codes becomes the ring itself, uncopied).
 
     Parameters
     ----------
@@ -613,32 +614,45 @@ class CodeWindow:
         self.pos = 0  # next slot to write; while not full, pos == size
         self.size = 0
 
-    def _count(self, flat: np.ndarray) -> np.ndarray:
-        return np.bincount(flat.ravel(), minlength=self.counts.size).reshape(self.counts.shape)
+    def _add(self, flat: np.ndarray, sign: int) -> None:
+        """Count (`sign` 1) or discount (-1) flat codes, in place.
+
+        ``np.add.at`` beats ``bincount`` here: no pass to find the codes' range and no
+        histogram as large as `counts` to allocate, fill and add.
+        """
+        (np.add if sign > 0 else np.subtract).at(self.counts.reshape(-1), flat.ravel(), 1)
 
     def push(self, flat: np.ndarray) -> None:
-        """Append a ``(n_features, rows)`` array of flat codes; the oldest codes leave."""
+        """Append a ``(n_features, rows)`` array of flat codes; the oldest codes leave.
+
+        The window may keep `flat` itself (when it holds exactly `capacity` codes per
+        feature): the caller must not modify it afterwards.
+        """
         r = flat.shape[1]
         if r == 0:
             return
         cap, pos = self.capacity, self.pos
         if r >= cap:
-            self.data[...] = flat[:, r - cap :]
+            if r == cap and flat.flags.c_contiguous and flat.flags.writeable:
+                self.data = flat
+            else:
+                self.data = np.array(flat[:, r - cap :], order="C")
             self.pos, self.size = 0, cap
-            self.counts[...] = self._count(self.data)
+            self.counts.fill(0)
+            self._add(self.data, 1)
             return
         end = pos + r
         # While the ring is not full, pos == size and slots [pos, cap) hold nothing yet;
         # wrapped-around slots [0, end - cap) always hold the oldest codes.
         if self.size == cap:
-            self.counts -= self._count(self.data[:, pos : min(end, cap)])
+            self._add(self.data[:, pos : min(end, cap)], -1)
         if end <= cap:
             self.data[:, pos:end] = flat
         else:
-            self.counts -= self._count(self.data[:, : end - cap])
+            self._add(self.data[:, : end - cap], -1)
             self.data[:, pos:] = flat[:, : cap - pos]
             self.data[:, : end - cap] = flat[:, cap - pos :]
-        self.counts += self._count(flat)
+        self._add(flat, 1)
         self.pos = end % cap
         self.size = min(self.size + r, cap)
 
@@ -680,6 +694,29 @@ def psi(p: np.ndarray, q: np.ndarray, eps: float = PSI_EPS) -> np.ndarray:
     return np.sum((p - q) * np.log(p / q), axis=-1)
 
 
+def psi_from_counts(counts: np.ndarray, size: int, q: np.ndarray) -> np.ndarray:
+    """`psi` of a window's counts against floored reference proportions, in place.
+
+    The same numbers as ``psi(counts / size, reference)`` with
+    ``q = np.maximum(reference, PSI_EPS)`` computed once (the reference does not move),
+    and no temporaries beyond two arrays the size of `counts`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = np.maximum(np.array([0.5, 0.5]), PSI_EPS)
+    >>> round(float(psi_from_counts(np.array([1, 3]), 4, q)), 6)
+    0.274653
+    """
+    p = np.divide(counts, size)
+    np.maximum(p, PSI_EPS, out=p)
+    gap = p - q
+    np.divide(p, q, out=p)
+    np.log(p, out=p)
+    gap *= p  # (p − q) · ln(p / q): the product commutes exactly
+    return gap.sum(axis=-1)
+
+
 class KSDistance:
     """Two-sample KS statistic per feature from a window's histogram of `ECDFCoder` codes.
 
@@ -716,19 +753,24 @@ class KSDistance:
         self.right = np.ascontiguousarray(right, dtype=np.float64)
         self.m = None
         self.scaled = None
+        self._key = None  # ``m.tobytes()`` of `scaled` (cheaper than comparing arrays)
+        self._cum = self._gap = None  # work arrays, kept from one call to the next
 
     def __call__(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The statistic (nan where the window has no non-NaN value) and ``m``, per feature.
 
         `counts` is ``(features, n_cells)``, its last cell NaN's (ignored).
         """
-        n_grid = self.right.shape[1]
-        cum = np.cumsum(counts[:, :n_grid], axis=1)
-        m = cum[:, -1]
-        if self.m is None or not np.array_equal(m, self.m):
-            self.m = m
+        if self._cum is None:
+            self._cum = np.empty(self.right.shape, dtype=np.int64)
+            self._gap = np.empty(self.right.shape)
+        cum = np.cumsum(counts[:, : self.right.shape[1]], axis=1, out=self._cum)
+        m = cum[:, -1].copy()
+        key = m.tobytes()
+        if key != self._key:
+            self.m, self._key = m, key
             self.scaled = self.right * m[:, None]
-        gap = self.scaled - cum
+        gap = np.subtract(self.scaled, cum, out=self._gap)
         np.abs(gap, out=gap)
         stat = gap.max(axis=1) / np.maximum(m, 1)
         return np.where(m > 0, stat, np.nan), m
