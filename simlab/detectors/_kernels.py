@@ -562,6 +562,39 @@ class Ring:
         self.size = min(self.size + r, cap)
         return evicted
 
+    def extend(self, rows: np.ndarray) -> None:
+        """`push` without returning what left: nothing is copied out.
+
+        The ring may keep `rows` itself (when it holds at least `capacity` rows): the
+        caller must not modify it afterwards.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = Ring(3, 1, dtype=np.float64, fill=np.nan)
+        >>> r.extend(np.array([[1.0], [2.0]]))
+        >>> r.extend(np.array([[3.0], [4.0]]))
+        >>> sorted(float(v) for v in r.values[:, 0]), r.size
+        ([2.0, 3.0, 4.0], 3)
+        """
+        rows = np.asarray(rows, dtype=self.data.dtype)
+        r = rows.shape[0]
+        cap, pos = self.capacity, self.pos
+        if r >= cap:
+            last = rows[r - cap :]
+            own = last.flags.c_contiguous and last.flags.writeable
+            self.data = last if own else last.copy()
+            self.pos, self.size = 0, cap
+            return
+        end = pos + r
+        if end <= cap:
+            self.data[pos:end] = rows
+        else:
+            self.data[pos:] = rows[: cap - pos]
+            self.data[: end - cap] = rows[cap - pos :]
+        self.pos = end % cap
+        self.size = min(self.size + r, cap)
+
 
 class CodeWindow:
     """The last `capacity` codes of each of `n_features` features, and their counts.
