@@ -290,12 +290,14 @@ class BucketSearch:
     ----------
     n_buckets
         Buckets per feature.
-    scale, shift
+    scale, shift, low, high
         ``(features, 1)``: a value's bucket is ``x · scale + shift``, clipped to
-        ``[0, n_buckets - 1]`` and truncated.
+        ``[low, high]`` and truncated (feature f's buckets are ``f · n_buckets`` to
+        ``f · n_buckets + n_buckets - 1``).
     table
-        Flat int32 ``(features · n_buckets,)``: per bucket, the code of the first key
-        in it or after it (offset included); minus `size` if the bucket is crowded.
+        Flat ``(features · n_buckets,)``: per bucket, the code of the first key in it or
+        after it (offset included); minus `size` if the bucket is crowded. int32, or
+        int64 when that still makes a small table.
     crowded
         True if any bucket is crowded.
     keys
@@ -308,9 +310,9 @@ class BucketSearch:
 
     Notes
     -----
-    The table and the buckets are int32: a table half the size of an int64 one, with
-    twice the buckets, stays in cache, and NumPy's float to int32 conversion and int32
-    arithmetic are the fast ones. The scratch arrays of a tick are kept from one call to
+    The buckets and a large table are int32: a table half the size of an int64 one, with
+    twice the buckets, stays in cache, and NumPy's float to int32 conversion is the fast
+    one. The scratch arrays of a tick are kept from one call to
     the next while the row count stays the same.
 
     Examples
@@ -376,6 +378,10 @@ class BucketSearch:
         self.crowded = False
         per = 2 if self.pairs else 1  # keys per grid point
         most = 1 if self.pairs else self.steps  # grid points a bucket may hold
+        # Feature f's buckets are f · size .. f · size + size - 1 of one flat table:
+        # its shift and bounds include f · size, so no offset is added per value.
+        self.low = np.arange(n_features, dtype=np.float64)[:, None] * size
+        self.high = self.low + (size - 1)
         for f, (g, offset) in enumerate(zip(grid, offsets, strict=True)):
             finite = g[np.isfinite(g)]
             if finite.size:
@@ -390,22 +396,23 @@ class BucketSearch:
                     shift = 1.0 - a * scale
                 if math.isfinite(shift):
                     self.scale[f, 0], self.shift[f, 0] = scale, shift
-            buckets = self._buckets(g[None, :], self.scale[f : f + 1], self.shift[f : f + 1])
+            self.shift[f, 0] += self.low[f, 0]
+            buckets = self._buckets(g[None, :], f) - f * size
             first = np.searchsorted(buckets[0], np.arange(size + 1), side="left")
             table[f] = offset + per * first[:-1]
             crowded = np.diff(first) > most
             if crowded.any():
                 table[f, crowded] -= self.size  # a negative index still gathers the same key
                 self.crowded = True
-        self.table = table.ravel()
-        self.bucket_offsets = np.arange(n_features, dtype=np.int32)[:, None] * size
+        # A small table stays in cache whatever its type: int64 then spares a conversion
+        self.table = table.ravel() if table.size * 8 > 1 << 16 else table.ravel().astype(np.intp)
 
-    def _buckets(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-        """Each (non-NaN) value's bucket, with the operations `search` applies to a tick."""
+    def _buckets(self, x: np.ndarray, f: int) -> np.ndarray:
+        """Feature `f`'s (non-NaN) values' buckets, by the operations `search` applies."""
         with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
-            t = x * scale
-        t += shift
-        np.clip(t, 0.0, self.n_buckets - 1, out=t)
+            t = x * self.scale[f, 0]
+        t += self.shift[f, 0]
+        np.clip(t, self.low[f, 0], self.high[f, 0], out=t)
         return t.astype(np.int32)
 
     def _scratch(self, n: int) -> None:
@@ -419,9 +426,8 @@ class BucketSearch:
         self._n = n
         self._scale = np.repeat(self.scale, n, axis=1)
         self._shift = np.repeat(self.shift, n, axis=1)
-        self._low = np.zeros(shape)
-        self._high = np.full(shape, self.n_buckets - 1.0)
-        self._offsets = np.repeat(self.bucket_offsets, n, axis=1)
+        self._low = np.repeat(self.low, n, axis=1)
+        self._high = np.repeat(self.high, n, axis=1)
         self._t = np.empty(shape)
         self._b = np.empty(shape, dtype=np.int32)
 
@@ -449,7 +455,6 @@ class BucketSearch:
             t[nan] = 0.0
         b = self._b
         np.copyto(b, t, casting="unsafe")
-        b += self._offsets
         c = self.table.take(b)
         g = self.keys.take(c)
         if self.pairs:  # the pair u, u⁺ at c: x >= u, and x >= u⁺ (that is, x > u)
@@ -458,12 +463,17 @@ class BucketSearch:
             s = np.less_equal(g, x).view(np.uint8)
             for shifted in self.lookahead[1:]:
                 s += np.less_equal(shifted.take(c), x).view(np.uint8)
-        c = np.add(c, s, dtype=np.intp)  # codes index counts: NumPy's own index type
-        if self.crowded and c.min() < 0:  # values in crowded buckets: scan on
-            short = np.flatnonzero(c < 0)
-            flat = c.reshape(-1)
-            flat[short] += self.size
-            self._finish(flat, x.reshape(-1), short, n)
+        if c.dtype == np.intp:
+            c += s
+        else:
+            c = np.add(c, s, dtype=np.intp)  # codes index counts: NumPy's own index type
+        if self.crowded:  # values in crowded buckets (negative codes): scan on
+            neg = c < 0
+            if neg.any():
+                short = np.flatnonzero(neg)
+                flat = c.reshape(-1)
+                flat[short] += self.size
+                self._finish(flat, x.reshape(-1), short, n)
         if nan is not None:
             np.copyto(c, self.nan_codes, where=nan)
         return c
