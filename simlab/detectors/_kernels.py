@@ -366,7 +366,7 @@ class BucketSearch:
             if not self.crowded or size >= 4096:
                 break
             size *= 2
-        self._n = -1  # the row count the scratch arrays are sized for (see `_scratch`)
+        self._n = self._capacity = -1  # the scratch arrays' row count and size (`_scratch`)
 
     def _build(self, grid, offsets, size: int) -> None:
         """The map to `size` buckets and the table of the keys in earlier buckets."""
@@ -416,24 +416,28 @@ class BucketSearch:
         return t.astype(np.int32)
 
     def _scratch(self, n: int) -> None:
-        """Scratch arrays for ticks of `n` rows.
+        """Scratch arrays for ticks of `n` rows, in buffers kept across ticks.
 
         The map's constants are kept at full size, so that each step is a plain
-        element-wise operation (a column broadcast along the rows, or a scalar bound
-        in ``minimum``, costs two to four times as much).
+        element-wise operation on contiguous arrays (a column broadcast along the rows,
+        a scalar bound in ``minimum`` or a strided view costs two to four times as
+        much). The buffers grow to the largest tick seen; a tick of another size than
+        the last refills the constants (four broadcast copies).
         """
-        shape = (self.scale.shape[0], n)
+        n_features = self.scale.shape[0]
+        if n > self._capacity:
+            self._capacity = max(n, self._capacity + self._capacity // 4)
+            size = n_features * self._capacity
+            self._buffers = [np.empty(size) for _ in range(5)] + [np.empty(size, np.int32)]
         self._n = n
-        self._scale = np.repeat(self.scale, n, axis=1)
-        self._shift = np.repeat(self.shift, n, axis=1)
-        self._low = np.repeat(self.low, n, axis=1)
-        self._high = np.repeat(self.high, n, axis=1)
-        self._t = np.empty(shape)
-        self._b = np.empty(shape, dtype=np.int32)
+        views = [buffer[: n_features * n].reshape(n_features, n) for buffer in self._buffers]
+        for view, column in zip(views, (self.scale, self.shift, self.low, self.high), strict=False):
+            np.copyto(view, column)
+        self._scale, self._shift, self._low, self._high, self._t, self._b = views
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        state["_n"] = -1  # the scratch arrays are rebuilt on the first search
+        state["_n"] = state["_capacity"] = -1  # scratch arrays are remade on the first search
         return state
 
     def search(self, x: np.ndarray) -> np.ndarray:
@@ -685,17 +689,25 @@ class CodeWindow:
             self._add(self.data, 1)
             return
         end = pos + r
+        # Counting what leaves and what enters touches 2r codes, recounting the ring cap:
+        # once the ring is full and r > cap / 2, recount.
+        recount = self.size == cap and 2 * r > cap
         # While the ring is not full, pos == size and slots [pos, cap) hold nothing yet;
         # wrapped-around slots [0, end - cap) always hold the oldest codes.
-        if self.size == cap:
+        if self.size == cap and not recount:
             self._add(self.data[:, pos : min(end, cap)], -1)
         if end <= cap:
             self.data[:, pos:end] = flat
         else:
-            self._add(self.data[:, : end - cap], -1)
+            if not recount:
+                self._add(self.data[:, : end - cap], -1)
             self.data[:, pos:] = flat[:, : cap - pos]
             self.data[:, : end - cap] = flat[:, cap - pos :]
-        self._add(flat, 1)
+        if recount:
+            self.counts.fill(0)
+            self._add(self.data, 1)
+        else:
+            self._add(flat, 1)
         self.pos = end % cap
         self.size = min(self.size + r, cap)
 
