@@ -4,8 +4,9 @@ Everything here is vectorised NumPy over the rows of a tick (a Python loop over
 features is allowed, a loop over rows never). The per-tick paths are written for the
 engine's budget (one ``update`` per simulated hour, ~1,000 rows × 10 features): a few
 vector operations over the whole ``(features, rows)`` block to code a tick
-(`BucketSearch`), slice assignments to slide a window and one ``bincount`` to count it
-(`CodeWindow`), no sort; ``bench/detectors.py`` measures them. Nothing here knows about
+(`BucketSearch`), slice assignments to slide a window and ``np.add.at`` to count it
+(`CodeWindow`), no sort, and work arrays kept from one tick to the next;
+``bench/detectors.py`` measures them. Nothing here knows about
 `View`, `Verdict` or parameters' meaning beyond the small argument checks at the bottom.
 """
 
@@ -312,8 +313,7 @@ class BucketSearch:
     -----
     The buckets and a large table are int32: a table half the size of an int64 one, with
     twice the buckets, stays in cache, and NumPy's float to int32 conversion is the fast
-    one. The scratch arrays of a tick are kept from one call to
-    the next while the row count stays the same.
+    one. The work arrays are kept from one call to the next (see `_scratch`).
 
     Examples
     --------
@@ -321,6 +321,13 @@ class BucketSearch:
     >>> s = BucketSearch([np.array([1.0, 2.0, 2.0, 3.0])], [9], [0])
     >>> s.search(np.array([[0.0, 1.0, 2.0, 2.5, np.inf, np.nan]])).tolist()
     [[0, 1, 3, 3, 4, 9]]
+
+    With ``pairs=True``, `ECDFCoder` codes:
+
+    >>> c = ECDFCoder(np.array([1.0, 2.0, 2.0]))
+    >>> s = BucketSearch([c.keys_], [c.n_cells - 1], [0], pairs=True)
+    >>> s.search(np.array([[0.5, 1.0, 1.5, 2.0, 3.0, np.nan]])).tolist()
+    [[0, 1, 2, 3, 4, 5]]
     """
 
     def __init__(

@@ -170,8 +170,8 @@ class PSI(BaseDetector):
     Updates cost O(rows) per feature, in vector operations over all numeric features at
     once: the new rows are binned (`BucketSearch`, the numbers of ``searchsorted`` on
     the edges), pushed into the ring buffer with slice assignments, and the window's
-    counts are adjusted with one ``bincount`` of the codes that enter and one of the
-    codes that leave.
+    counts are adjusted in place for the codes that enter and those that leave (or
+    recounted when a tick replaces most of the window).
 
     References
     ----------
@@ -335,10 +335,11 @@ class KS(BaseDetector):
     constant across values that share a code, so the supremum can be read from the
     window's histogram of codes alone: ``max_c |F_n(c) − cum_c / m|`` over the code grid,
     with ``cum_c`` the window values of code ``<= c`` (`KSDistance`). The histogram
-    slides with the window (one ``bincount`` of the codes that enter, one of those that
-    leave), so an update costs O(rows) to code the new rows (a bucket look-up and a
-    short scan) and O(n) vector operations per feature for the statistic, with no sort
-    of the window.
+    slides with the window (the codes that enter are counted, those that leave
+    discounted), so an update costs O(rows) to code the new rows (a bucket look-up and
+    one comparison with the reference value there) and O(n) vector operations per
+    feature for the statistic, with no sort of the window. The critical values depend
+    on the window sizes alone and are kept while those do not change.
 
     References
     ----------
