@@ -2,19 +2,36 @@
 
 Run ``python bench/detectors.py``. The workload is the engine's: a 1,000-row reference
 (20% of 5,000 training rows), then ticks of 1,000 rows × 10 standard-normal features,
-scores and arrived labels, with ``window_size=1000``. Each detector is fitted afresh and
-fed the same 200 ticks; the figure is the best of 3 repeats (the minimum is robust to
-other load on the machine), in µs per tick and in seconds per simulated year (8,760 ticks).
+scores and arrived labels, with ``window_size=1000``; KS is also timed with a 5,000-row
+reference. Each detector is fitted afresh and fed the same 200 ticks. Every job runs
+once per round and the rounds interleave the jobs, so that other load on the machine
+hits them alike; the figure is the best round (the minimum is robust to that load), in
+µs per tick and in seconds per simulated year (8,760 ticks).
 
-The same run times ``np.sort`` of one tick's 10 × 1,000 values, so that the ratios
+The same rounds time ``np.sort`` of one tick's 10 × 1,000 values, so that the ratios
 ("KS = 4.1× one sort of the tick") can be compared across machines.
+
+``--against PATH`` times a second simlab source tree on the same workload: PATH is the
+directory that holds its ``simlab`` package (``git worktree add PATH <commit>``, or
+``git archive <commit> simlab | tar -x -C PATH``). Worker processes for the two trees
+take turns, one round each, and both figures are printed with their ratio.
+``--ragged`` draws each tick's row count from Poisson(1,000) instead (the engine's
+traffic is rarely constant). ``--searches`` compares ways of coding a tick, interleaved:
+the detectors' `BucketSearch`, one ``np.searchsorted`` per feature, and one
+``np.searchsorted`` over every feature's keys laid end to end with an offset per
+feature (timing only: adding an offset rounds, so that last one is not exact).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -22,14 +39,24 @@ from simlab.detectors import KS, PSI, ScorePSI, View, WindowedMetric
 
 N_FEATURES = 10
 REFERENCE_ROWS = 1000
+LARGE_REFERENCE_ROWS = 5000
 TICK_ROWS = 1000
 N_TICKS = 200
-REPEATS = 3
+ROUNDS = 5
 TICKS_PER_YEAR = 8760
 WINDOW = 1000
 
+#: The engine's four catalogue monitors, summed as "the four together".
+ENGINE = ("PSI", "KS", "ScorePSI", "WindowedMetric")
+
 #: The budget per tick, in µs (None: no target).
-TARGETS_US = {"PSI": 150.0, "KS": 400.0, "ScorePSI": None, "WindowedMetric": None}
+TARGETS_US = {
+    "PSI": 150.0,
+    "KS": 400.0,
+    "ScorePSI": None,
+    "WindowedMetric": None,
+    "KS, 5,000-row reference": None,
+}
 
 
 def make_view(rng: np.random.Generator, n: int, t: float = 0.0) -> View:
@@ -41,73 +68,160 @@ def make_view(rng: np.random.Generator, n: int, t: float = 0.0) -> View:
     return View(t=t, columns=columns, scores=scores, labels=labels, label_scores=scores)
 
 
-def make_stream() -> tuple[View, list[View]]:
+def make_stream(
+    reference_rows: int = REFERENCE_ROWS, *, ragged: bool = False
+) -> tuple[View, list[View]]:
     """The reference view and the tick views, from ``np.random.default_rng(0)``."""
     rng = np.random.default_rng(0)
-    reference = make_view(rng, REFERENCE_ROWS)
-    views = [make_view(rng, TICK_ROWS, t=float(i + 1)) for i in range(N_TICKS)]
+    reference = make_view(rng, reference_rows)
+    rows = rng.poisson(TICK_ROWS, N_TICKS) if ragged else np.full(N_TICKS, TICK_ROWS)
+    views = [make_view(rng, int(n), t=float(i + 1)) for i, n in enumerate(rows)]
     return reference, views
 
 
-def best_per_tick(run: Callable[[], float], repeats: int) -> float:
-    """The fastest of `repeats` calls of ``run()`` (which returns its own timed seconds)."""
-    return min(run() for _ in range(repeats)) / N_TICKS
+def timed(code: Callable, inputs: list) -> Callable[[], float]:
+    """A job that times ``code(a)`` for every `a` of `inputs`, in seconds."""
+
+    def run() -> float:
+        start = time.perf_counter()
+        for a in inputs:
+            code(a)
+        return time.perf_counter() - start
+
+    return run
 
 
 def detector_run(make: Callable[[], object], reference: View, views: list[View]):
     """A job that fits a fresh detector (untimed) and times its updates over every tick."""
 
     def run() -> float:
-        det = make().fit(reference)
-        update = det.update
-        start = time.perf_counter()
-        for view in views:
-            update(view)
-        return time.perf_counter() - start
+        return timed(make().fit(reference).update, views)()
 
     return run
 
 
-def sort_run(views: list[View]):
-    """A job that times ``np.sort`` of each tick's (10, 1000) feature values."""
+def jobs(ragged: bool = False) -> dict[str, Callable[[], float]]:
+    """Every timed job, by name: the yardstick first, then the detectors."""
+    reference, views = make_stream(ragged=ragged)
+    large, _ = make_stream(LARGE_REFERENCE_ROWS)
     ticks = [np.stack([v.columns[f"x{j}"] for j in range(N_FEATURES)]) for v in views]
+    return {
+        "sort": timed(lambda x: np.sort(x, axis=1), ticks),
+        "PSI": detector_run(lambda: PSI(window_size=WINDOW), reference, views),
+        "KS": detector_run(lambda: KS(window_size=WINDOW), reference, views),
+        "ScorePSI": detector_run(lambda: ScorePSI(window_size=WINDOW), reference, views),
+        "WindowedMetric": detector_run(
+            lambda: WindowedMetric(window_size=WINDOW), reference, views
+        ),
+        "KS, 5,000-row reference": detector_run(lambda: KS(window_size=WINDOW), large, views),
+    }
 
-    def run() -> float:
-        start = time.perf_counter()
-        for x in ticks:
-            np.sort(x, axis=1)
-        return time.perf_counter() - start
 
-    return run
+def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """µs per tick of each job: the best of `rounds` rounds, each running every job once."""
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            best[name] = min(best[name], run() / N_TICKS * 1e6)
+    return best
+
+
+def worker(tree: str | None, ragged: bool) -> dict[str, float]:
+    """One round of `jobs` in a fresh process importing simlab from `tree` (None: this one)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
+    cmd = [sys.executable, __file__, "--worker"] + (["--ragged"] if ragged else [])
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def against(tree: str, rounds: int, ragged: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """Figures for this tree and for `tree`, from worker processes taking turns."""
+    here: dict[str, float] = {}
+    there: dict[str, float] = {}
+    for _ in range(rounds):
+        for best, path in ((here, None), (there, tree)):
+            for name, us in worker(path, ragged).items():
+                best[name] = min(best.get(name, float("inf")), us)
+    return here, there
+
+
+def table(here: dict[str, float], there: dict[str, float] | None = None) -> None:
+    """Print µs per tick, × one sort, s per simulated year (and the other tree's figures)."""
+    sort_us = here["sort"]
+    print(f"baseline: np.sort of one tick ({N_FEATURES} × {TICK_ROWS}) = {sort_us:8.1f} µs")
+    head = f"{'detector':<26}{'µs/tick':>9}{'× sort':>9}{'s/year':>9}"
+    if there is not None:
+        head += f"{'against':>10}{'speed-up':>10}"
+    print(head + "  target")
+    rows = {name: (us, TARGETS_US[name]) for name, us in here.items() if name != "sort"}
+    rows["the four together"] = (sum(here[k] for k in ENGINE), None)
+    for name, (us, target) in rows.items():
+        line = f"{name:<26}{us:>9.1f}{us / sort_us:>8.1f}×{us * TICKS_PER_YEAR / 1e6:>9.2f}"
+        if there is not None:
+            old = sum(there[k] for k in ENGINE) if name not in there else there[name]
+            line += f"{old:>10.1f}{old / us:>9.2f}×"
+        if target is not None:
+            line += f"  <= {target:.0f} µs " + ("ok" if us <= target else "MISSED")
+        print(line)
+
+
+def search_jobs() -> dict[str, Callable[[], float]]:
+    """Ways to code the ticks' (10, 1000) values against KS's and PSI's keys."""
+    reference, views = make_stream()
+    ks = KS(window_size=WINDOW).fit(reference)
+    psi = PSI(window_size=WINDOW).fit(reference)
+    ticks = [np.stack([v.columns[f] for f in ks.features_]) for v in views]
+    out = {}
+    for label, det, keys in (
+        ("KS", ks, [c.keys_ for c in ks.coders_]),
+        ("PSI", psi, [b.edges_ for b in psi.binners_]),
+    ):
+        # One sorted array: feature f's keys plus f · span; values are clipped to
+        # ±span / 4 first, so that no feature's range reaches into the next one's.
+        span = 4.0 * max(float(np.max(np.abs(np.concatenate(keys)))), 1.0)
+        offset = (np.arange(N_FEATURES) * span)[:, None]
+        joined = np.concatenate([k + o for k, o in zip(keys, offset[:, 0], strict=True)])
+
+        def per_feature(x, keys=keys):
+            return [np.searchsorted(k, r, side="right") for k, r in zip(keys, x, strict=True)]
+
+        def offset_keys(x, joined=joined, offset=offset, span=span):
+            shifted = np.clip(x, -span / 4, span / 4) + offset
+            return np.searchsorted(joined, shifted.ravel(), side="right")
+
+        out[f"{label}: BucketSearch ({keys[0].size} keys)"] = timed(det.search_.search, ticks)
+        out[f"{label}: searchsorted per feature"] = timed(per_feature, ticks)
+        out[f"{label}: one searchsorted, offset keys"] = timed(offset_keys, ticks)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=REPEATS, help="best of this many runs")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="best of this many rounds")
+    parser.add_argument("--against", metavar="PATH", help="another simlab tree to compare")
+    parser.add_argument("--ragged", action="store_true", help="Poisson(1,000) rows per tick")
+    parser.add_argument("--searches", action="store_true", help="compare ways of coding a tick")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    reference, views = make_stream()
-    detectors = {
-        "PSI": lambda: PSI(window_size=WINDOW),
-        "KS": lambda: KS(window_size=WINDOW),
-        "ScorePSI": lambda: ScorePSI(window_size=WINDOW),
-        "WindowedMetric": lambda: WindowedMetric(window_size=WINDOW),
-    }
-    sort_us = best_per_tick(sort_run(views), args.repeats) * 1e6
+    if args.worker:
+        print(json.dumps(interleaved(jobs(args.ragged), 1)))
+        return 0
+    rows = "Poisson(1000) rows" if args.ragged else f"{TICK_ROWS} rows"
     print(
-        f"{N_TICKS} ticks of {TICK_ROWS} rows × {N_FEATURES} features, "
-        f"reference {REFERENCE_ROWS} rows, window {WINDOW}, best of {args.repeats}"
+        f"{N_TICKS} ticks of {rows} × {N_FEATURES} features, reference {REFERENCE_ROWS} "
+        f"rows, window {WINDOW}, best of {args.rounds} rounds"
     )
-    print(f"baseline: np.sort of one tick ({N_FEATURES} × {TICK_ROWS}) = {sort_us:8.1f} µs")
-    print(f"{'detector':<16}{'µs/tick':>10}{'× sort':>9}{'s/year':>9}  target")
-    for name, make in detectors.items():
-        us = best_per_tick(detector_run(make, reference, views), args.repeats) * 1e6
-        target = TARGETS_US[name]
-        verdict = (
-            "" if target is None else f"<= {target:.0f} µs " + ("ok" if us <= target else "MISSED")
-        )
-        year = us * TICKS_PER_YEAR / 1e6
-        print(f"{name:<16}{us:>10.1f}{us / sort_us:>8.1f}×{year:>9.2f}  {verdict}")
+    if args.searches:
+        for name, us in interleaved(search_jobs(), args.rounds).items():
+            print(f"{name:<44}{us:>9.1f} µs")
+    elif args.against:
+        print(f"against: {Path(args.against).resolve()} (worker processes taking turns)")
+        table(*against(args.against, args.rounds, args.ragged))
+    else:
+        table(interleaved(jobs(args.ragged), args.rounds))
     return 0
 
 

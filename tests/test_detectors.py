@@ -118,6 +118,44 @@ def test_bucket_search_equals_searchsorted(kind, steps):
             assert np.array_equal(got[f], want), (kind, f, n)
 
 
+@pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "cluster", "constant"])
+def test_bucket_search_pairs_equals_ecdf_coder_codes(kind):
+    # KS's search: ECDFCoder keys (pairs u, u⁺), crowded buckets, ±inf, NaN, ticks of
+    # varying size (the scratch buffers grow and are reused as views), pickled mid-way.
+    rng = np.random.default_rng(16)
+    refs = [_awkward(rng, size, kind) for size in (1, 9, 700, 3000)]
+    n_cells = max(2 * np.unique(r[~np.isnan(r)]).size + 2 for r in refs)
+    coders = [ECDFCoder(r, n_cells) for r in refs]
+    offsets = np.arange(len(refs)) * n_cells
+    search = BucketSearch([c.keys_ for c in coders], [n_cells - 1] * len(refs), offsets, pairs=True)
+    for i, n in enumerate((500, 0, 1, 1200, 37, 1200)):
+        if i == 4:
+            search = pickle.loads(pickle.dumps(search))
+        x = np.stack([_awkward(rng, n, kind) for _ in refs])
+        for f, r in enumerate(refs):  # reference values, and the floats just below them
+            finite = r[np.isfinite(r)]
+            if finite.size and n >= 4:
+                x[f, : n // 4] = rng.choice(finite, size=n // 4)
+                x[f, n // 4 : n // 2] = np.nextafter(x[f, : n // 4], -np.inf)
+        got = search.search(x)
+        for f, coder in enumerate(coders):
+            assert np.array_equal(got[f], coder.codes(x[f]) + offsets[f]), (kind, n, f)
+
+
+def test_ring_extend_keeps_what_push_keeps():
+    rng = np.random.default_rng(17)
+    pushed, extended = (
+        Ring(5, 1, dtype=np.float64, fill=np.nan),
+        Ring(5, 1, dtype=np.float64, fill=np.nan),
+    )
+    for r in (2, 0, 4, 5, 1, 7, 3):
+        rows = rng.normal(size=(r, 1))
+        pushed.push(rows)
+        extended.extend(rows.copy())
+        assert extended.size == pushed.size
+        assert np.array_equal(extended.values, pushed.values)
+
+
 def test_ecdf_coder_codes_match_their_definition():
     rng = np.random.default_rng(12)
     ref = np.concatenate((np.round(rng.normal(size=300), 1), [np.inf, -np.inf, 0.0, np.nan]))

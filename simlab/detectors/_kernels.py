@@ -4,8 +4,9 @@ Everything here is vectorised NumPy over the rows of a tick (a Python loop over
 features is allowed, a loop over rows never). The per-tick paths are written for the
 engine's budget (one ``update`` per simulated hour, ~1,000 rows × 10 features): a few
 vector operations over the whole ``(features, rows)`` block to code a tick
-(`BucketSearch`), slice assignments to slide a window and one ``bincount`` to count it
-(`CodeWindow`), no sort; ``bench/detectors.py`` measures them. Nothing here knows about
+(`BucketSearch`), slice assignments to slide a window and ``np.add.at`` to count it
+(`CodeWindow`), no sort, and work arrays kept from one tick to the next;
+``bench/detectors.py`` measures them. Nothing here knows about
 `View`, `Verdict` or parameters' meaning beyond the small argument checks at the bottom.
 """
 
@@ -37,6 +38,7 @@ __all__ = [
     "ks_from_codes",
     "ks_from_counts",
     "psi",
+    "psi_from_counts",
 ]
 
 #: Floor applied to bin proportions before the PSI logarithm (see `psi`).
@@ -259,11 +261,14 @@ class BucketSearch:
     buckets (the values beyond it share the two end buckets). A value's bucket ``φ(x)``
     is computed with the same floating-point operations as the keys' buckets, so ``φ``
     is monotone and ``table[φ(x)]``, the number of keys in earlier buckets, is a lower
-    bound on the answer. A scan of `steps` comparisons with the following keys finishes
-    it; the few values still short (more than `steps` keys below them in their bucket)
-    get a few more steps, and a plain ``searchsorted`` if even that is not enough.
-    Exact for every input, ±inf included, whatever the keys' distribution (a crowded
-    one is only slower).
+    bound on the answer; comparisons with the keys in the value's bucket finish it.
+    Buckets are made fine enough that almost all hold at most `steps` keys: the value
+    is then compared with the `steps` keys after its lower bound, for every value at
+    once. A bucket that holds more (*crowded*) is marked in the table (its entry minus
+    `size`: a negative index that gathers the same key), and only the few values that
+    land in one are finished by a short scan (and a plain ``searchsorted`` if even that
+    is not enough). Exact for every input, ±inf included, whatever the keys'
+    distribution (a crowded one is only slower).
 
     Parameters
     ----------
@@ -275,8 +280,40 @@ class BucketSearch:
         Per feature, added to every code (as `CodeWindow.offsets`); increasing, with
         ``offsets[f + 1] - offsets[f] > len(keys[f])``.
     steps
-        Keys compared after the table look-up (2 covers a value and its successor, the
-        key pairs of `ECDFCoder`).
+        Keys compared after the table look-up.
+    pairs
+        The keys are `ECDFCoder.keys_`: pairs ``u, u⁺`` (``u⁺`` the next float after
+        ``u``; none after +inf). Buckets are then cut on the ``u`` alone, and one
+        comparison with ``u`` settles a pair (``x >= u⁺`` is ``x > u``); `steps` is
+        ignored (a bucket is crowded if it holds two pairs).
+
+    Attributes
+    ----------
+    n_buckets
+        Buckets per feature.
+    scale, shift, low, high
+        ``(features, 1)``: a value's bucket is ``x · scale + shift``, clipped to
+        ``[low, high]`` and truncated (feature f's buckets are ``f · n_buckets`` to
+        ``f · n_buckets + n_buckets - 1``).
+    table
+        Flat ``(features · n_buckets,)``: per bucket, the code of the first key in it or
+        after it (offset included); minus `size` if the bucket is crowded. int32, or
+        int64 when that still makes a small table.
+    crowded
+        True if any bucket is crowded.
+    keys
+        The keys laid out at the callers' offsets, NaN elsewhere (`size` entries): a
+        value's code is its position after the keys ``<= x``. ``lookahead[j]`` is the
+        same shifted by ``j`` within each feature (NaN past its last key), for
+        ``j < steps``.
+    size
+        The length of `keys` and of every ``lookahead[j]``.
+
+    Notes
+    -----
+    The buckets and a large table are int32: a table half the size of an int64 one, with
+    twice the buckets, stays in cache, and NumPy's float to int32 conversion is the fast
+    one. The work arrays are kept from one call to the next (see `_scratch`).
 
     Examples
     --------
@@ -284,108 +321,189 @@ class BucketSearch:
     >>> s = BucketSearch([np.array([1.0, 2.0, 2.0, 3.0])], [9], [0])
     >>> s.search(np.array([[0.0, 1.0, 2.0, 2.5, np.inf, np.nan]])).tolist()
     [[0, 1, 3, 3, 4, 9]]
+
+    With ``pairs=True``, `ECDFCoder` codes:
+
+    >>> c = ECDFCoder(np.array([1.0, 2.0, 2.0]))
+    >>> s = BucketSearch([c.keys_], [c.n_cells - 1], [0], pairs=True)
+    >>> s.search(np.array([[0.5, 1.0, 1.5, 2.0, 3.0, np.nan]])).tolist()
+    [[0, 1, 2, 3, 4, 5]]
     """
 
-    def __init__(self, keys: Sequence[np.ndarray], nan_codes, offsets, steps: int = 2):
+    def __init__(
+        self, keys: Sequence[np.ndarray], nan_codes, offsets, steps: int = 2, *, pairs=False
+    ):
         keys = [np.asarray(k, dtype=np.float64) for k in keys]
         n_features = len(keys)
         offsets = np.asarray(offsets, dtype=np.intp).reshape(n_features)
+        nan_codes = np.asarray(nan_codes, dtype=np.intp).reshape(n_features)
         if np.any(offsets[1:] - offsets[:-1] <= [k.size for k in keys[:-1]]):
             raise ValueError("BucketSearch: the offsets leave no room for the keys")
-        self.steps = int(steps)
-        longest = max((k.size for k in keys), default=0)
-        # Keys laid out at the callers' offsets: the scan's position is the answer, and
-        # the NaN after each feature's keys stops it (NaN compares false).
-        end = int(offsets[-1]) + keys[-1].size + 1 if n_features else 0
-        self.flat_keys = np.full(end, np.nan)
-        self.rows = []
-        bulk = np.tile([0.0, 1.0], (n_features, 1))  # per feature, the span cut evenly
-        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
-            self.flat_keys[offset : offset + k.size] = k
-            self.rows.append(self.flat_keys[offset : offset + k.size + 1])
-            finite = k[np.isfinite(k)]
-            if finite.size:
-                # The bulk (all but 0.1% of the keys at either end) maps onto buckets
-                # 1 .. n_buckets - 1; the rest share the two end buckets.
-                tail = int(0.001 * (finite.size - 1))
-                bulk[f] = finite[tail], finite[finite.size - 1 - tail]
+        self.pairs = bool(pairs)
+        self.steps = 1 if self.pairs else int(steps)
+        # Bucket boundaries count the keys (or, for pairs, the pairs' first keys).
+        grid = [k[0::2] for k in keys] if self.pairs else keys
+        # Keys laid out at the callers' offsets: a code is a position in `keys`. The NaN
+        # after each feature's keys stops every scan (NaN compares false); the arrays
+        # reach past every feature's last key, so every gather is in bounds.
+        self.size = max(
+            (int(o) + k.size + 2 for o, k in zip(offsets, keys, strict=True)), default=2
+        )
+        self.lookahead = []
+        for j in range(self.steps):
+            shifted = np.full(self.size, np.nan)
+            for k, o in zip(keys, offsets, strict=True):
+                shifted[o : o + max(k.size - j, 0)] = k[j:]
+            self.lookahead.append(shifted)
+        self.keys = self.lookahead[0]
+        self.rows = [self.keys[o : o + k.size + 1] for k, o in zip(keys, offsets, strict=True)]
+        self.offsets = offsets
+        self.nan_codes = (nan_codes + offsets)[:, None]
         # Small key sets get enough buckets that none holds more than `steps` keys, when
         # that takes no more than 4096: then no value can fall short and `search` skips
-        # the check (PSI's bin edges); large ones get four buckets per key, capped.
+        # the check (PSI's bin edges). Large ones get 4 buckets per key, or 16 per pair,
+        # capped at 32,768 (a 128 kB table per feature): a pair is two keys at one
+        # point, and a bucket with two of them makes every value in it a short one.
+        longest = max((g.size for g in grid), default=0)
         size = 64
-        while size < 4 * longest and size < 16384:
+        while size < (16 if self.pairs else 4) * longest and size < 32768:
             size *= 2
         while True:
-            self._build(keys, offsets, size, bulk)
+            self._build(grid, offsets, size)
             if not self.crowded or size >= 4096:
                 break
             size *= 2
-        self.bucket_offsets = np.arange(n_features, dtype=np.intp)[:, None] * size
-        self.offsets = offsets
-        self.nan_codes = (np.asarray(nan_codes, dtype=np.intp) + offsets)[:, None]
+        self._n = self._capacity = -1  # the scratch arrays' row count and size (`_scratch`)
 
-    def _build(self, keys, offsets, size: int, bulk: np.ndarray) -> None:
+    def _build(self, grid, offsets, size: int) -> None:
         """The map to `size` buckets and the table of the keys in earlier buckets."""
+        n_features = len(grid)
         self.n_buckets = size
-        self.low = np.zeros((len(keys), 1))
-        self.scale = np.ones((len(keys), 1))
-        table = np.empty((len(keys), size), dtype=np.intp)
+        self.scale = np.ones((n_features, 1))
+        self.shift = np.zeros((n_features, 1))
+        table = np.empty((n_features, size), dtype=np.int32)
         self.crowded = False
-        for f, (k, offset) in enumerate(zip(keys, offsets, strict=True)):
-            a, b = float(bulk[f, 0]), float(bulk[f, 1])
-            with np.errstate(all="ignore"):  # any finite positive scale is exact
-                scale = float(np.float64(size - 2) / (np.float64(b) - a)) if b > a else 1.0
-                if not (math.isfinite(scale) and scale > 0):
-                    scale = 1.0
-                low = a - 1.0 / scale
-            self.low[f, 0] = low if math.isfinite(low) else a
-            self.scale[f, 0] = scale
-            buckets, _ = self._buckets(k[None, :], self.low[f : f + 1], self.scale[f : f + 1])
+        per = 2 if self.pairs else 1  # keys per grid point
+        most = 1 if self.pairs else self.steps  # grid points a bucket may hold
+        # Feature f's buckets are f · size .. f · size + size - 1 of one flat table:
+        # its shift and bounds include f · size, so no offset is added per value.
+        self.low = np.arange(n_features, dtype=np.float64)[:, None] * size
+        self.high = self.low + (size - 1)
+        for f, (g, offset) in enumerate(zip(grid, offsets, strict=True)):
+            finite = g[np.isfinite(g)]
+            if finite.size:
+                # The bulk (all but 0.1% of the keys at either end) maps onto buckets
+                # 1 .. size - 1; the rest share the two end buckets.
+                tail = int(0.001 * (finite.size - 1))
+                a, b = float(finite[tail]), float(finite[finite.size - 1 - tail])
+                with np.errstate(all="ignore"):  # any finite positive scale is exact
+                    scale = float(np.float64(size - 2) / (np.float64(b) - a)) if b > a else 1.0
+                    if not (math.isfinite(scale) and scale > 0):
+                        scale = 1.0
+                    shift = 1.0 - a * scale
+                if math.isfinite(shift):
+                    self.scale[f, 0], self.shift[f, 0] = scale, shift
+            self.shift[f, 0] += self.low[f, 0]
+            buckets = self._buckets(g[None, :], f) - f * size
             first = np.searchsorted(buckets[0], np.arange(size + 1), side="left")
-            table[f] = offset + first[:-1]
-            self.crowded |= bool(k.size) and int(np.max(np.diff(first))) > self.steps
-        self.table = table.ravel()
+            table[f] = offset + per * first[:-1]
+            crowded = np.diff(first) > most
+            if crowded.any():
+                table[f, crowded] -= self.size  # a negative index still gathers the same key
+                self.crowded = True
+        # A small table stays in cache whatever its type: int64 then spares a conversion
+        self.table = table.ravel() if table.size * 8 > 1 << 16 else table.ravel().astype(np.intp)
 
-    def _buckets(self, x: np.ndarray, low: np.ndarray, scale: np.ndarray):
-        """Each value's bucket, and whether there was any NaN (in bucket 0)."""
+    def _buckets(self, x: np.ndarray, f: int) -> np.ndarray:
+        """Feature `f`'s (non-NaN) values' buckets, by the operations `search` applies."""
         with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
-            t = x - low
-            t *= scale
-        np.clip(t, 0.0, self.n_buckets - 1, out=t)  # NaN stays NaN
-        nan = None
-        if np.isnan(t.sum()):  # every other value is finite now
-            nan = np.isnan(t)
-            t[nan] = 0.0
-        return t.astype(np.intp), nan
+            t = x * self.scale[f, 0]
+        t += self.shift[f, 0]
+        np.clip(t, self.low[f, 0], self.high[f, 0], out=t)
+        return t.astype(np.int32)
+
+    def _scratch(self, n: int) -> None:
+        """Scratch arrays for ticks of `n` rows, in buffers kept across ticks.
+
+        The map's constants are kept at full size, so that each step is a plain
+        element-wise operation on contiguous arrays (a column broadcast along the rows,
+        a scalar bound in ``minimum`` or a strided view costs two to four times as
+        much). The buffers grow to the largest tick seen; a tick of another size than
+        the last refills the constants (four broadcast copies).
+        """
+        n_features = self.scale.shape[0]
+        if n > self._capacity:
+            self._capacity = max(n, self._capacity + self._capacity // 4)
+            size = n_features * self._capacity
+            self._buffers = [np.empty(size) for _ in range(5)] + [np.empty(size, np.int32)]
+        self._n = n
+        views = [buffer[: n_features * n].reshape(n_features, n) for buffer in self._buffers]
+        for view, column in zip(views, (self.scale, self.shift, self.low, self.high), strict=False):
+            np.copyto(view, column)
+        self._scale, self._shift, self._low, self._high, self._t, self._b = views
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["_n"] = state["_capacity"] = -1  # scratch arrays are remade on the first search
+        return state
 
     def search(self, x: np.ndarray) -> np.ndarray:
         """``(features, rows)`` codes of a ``(features, rows)`` float64 block."""
-        b, nan = self._buckets(x, self.low, self.scale)
-        b += self.bucket_offsets
-        flat_keys = self.flat_keys
-        c = self.table[b]
-        for _ in range(self.steps):
-            c += flat_keys[c] <= x
-        if self.crowded:  # a bucket holds more than `steps` keys: x may still be short
-            short = np.flatnonzero(flat_keys[c] <= x)
-            if short.size:
-                self._finish(c.ravel(), x.ravel(), short, x.shape[1])
+        n_features, n = x.shape
+        if n == 0 or n_features == 0:
+            return np.empty(x.shape, dtype=np.intp)
+        if n != self._n:
+            self._scratch(n)
+        t = self._t
+        with np.errstate(over="ignore"):  # beyond ±1.8e308 is ±inf: the end buckets
+            np.multiply(x, self._scale, out=t)
+        t += self._shift
+        np.minimum(t, self._high, out=t)  # NaN stays NaN
+        np.maximum(t, self._low, out=t)
+        nan = None
+        if math.isnan(t.max()):  # every other value is finite now
+            nan = np.isnan(t)
+            t[nan] = 0.0
+        b = self._b
+        np.copyto(b, t, casting="unsafe")
+        c = self.table.take(b)
+        g = self.keys.take(c)
+        if self.pairs:  # the pair u, u⁺ at c: x >= u, and x >= u⁺ (that is, x > u)
+            s = np.less_equal(g, x).view(np.uint8) + np.less(g, x).view(np.uint8)
+        else:
+            s = np.less_equal(g, x).view(np.uint8)
+            for shifted in self.lookahead[1:]:
+                s += np.less_equal(shifted.take(c), x).view(np.uint8)
+        if c.dtype == np.intp:
+            c += s
+        else:
+            c = np.add(c, s, dtype=np.intp)  # codes index counts: NumPy's own index type
+        if self.crowded:  # values in crowded buckets (negative codes): scan on
+            neg = c < 0
+            if neg.any():
+                short = np.flatnonzero(neg)
+                flat = c.reshape(-1)
+                flat[short] += self.size
+                self._finish(flat, x.reshape(-1), short, n)
         if nan is not None:
             np.copyto(c, self.nan_codes, where=nan)
         return c
 
     def _finish(self, c: np.ndarray, x: np.ndarray, short: np.ndarray, n: int) -> None:
         """Complete the codes ``c[short]`` (flat views), still below their answer."""
-        flat_keys = self.flat_keys
+        keys = self.keys
         cs, xs = c[short], x[short]
         for _ in range(8):  # a few more scan steps, on these values only
-            more = flat_keys[cs] <= xs
+            g = keys.take(cs)
+            more = np.less_equal(g, xs).view(np.uint8)
+            if self.pairs:  # a step passes a whole pair (from a pair's start)
+                more += np.less(g, xs).view(np.uint8)
             if not more.any():
                 c[short] = cs
                 return
             cs += more
         c[short] = cs
-        short = short[flat_keys[cs] <= xs]  # a crowded bucket: search the rest
+        short = short[keys.take(cs) <= xs]  # a crowded bucket: search the rest
         if not short.size:
             return
         feature = short // n
@@ -465,6 +583,39 @@ class Ring:
         self.size = min(self.size + r, cap)
         return evicted
 
+    def extend(self, rows: np.ndarray) -> None:
+        """`push` without returning what left: nothing is copied out.
+
+        The ring may keep `rows` itself (when it holds at least `capacity` rows): the
+        caller must not modify it afterwards.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = Ring(3, 1, dtype=np.float64, fill=np.nan)
+        >>> r.extend(np.array([[1.0], [2.0]]))
+        >>> r.extend(np.array([[3.0], [4.0]]))
+        >>> sorted(float(v) for v in r.values[:, 0]), r.size
+        ([2.0, 3.0, 4.0], 3)
+        """
+        rows = np.asarray(rows, dtype=self.data.dtype)
+        r = rows.shape[0]
+        cap, pos = self.capacity, self.pos
+        if r >= cap:
+            last = rows[r - cap :]
+            own = last.flags.c_contiguous and last.flags.writeable
+            self.data = last if own else last.copy()
+            self.pos, self.size = 0, cap
+            return
+        end = pos + r
+        if end <= cap:
+            self.data[pos:end] = rows
+        else:
+            self.data[pos:] = rows[: cap - pos]
+            self.data[: end - cap] = rows[cap - pos :]
+        self.pos = end % cap
+        self.size = min(self.size + r, cap)
+
 
 class CodeWindow:
     """The last `capacity` codes of each of `n_features` features, and their counts.
@@ -473,9 +624,9 @@ class CodeWindow:
     ``(features, capacity)`` ring, so a tick enters with at most two slice assignments,
     together with ``counts``, the ``(features, n_cells)`` histogram of the codes held.
     Codes travel *flat*, ``code + feature · n_cells`` (add `offsets`), so that one
-    ``bincount`` counts every feature: the counts are updated with one ``bincount`` of the
-    codes that enter and one of the codes that leave, or recounted from the ring when a
-    push replaces all of it.
+    update counts every feature: the counts are updated in place with the codes that
+    enter and those that leave (``np.add.at``), or recounted when a push replaces all of
+    it (then an array of exactly `capacity` codes becomes the ring itself, uncopied).
 
     Parameters
     ----------
@@ -517,32 +668,53 @@ class CodeWindow:
         self.pos = 0  # next slot to write; while not full, pos == size
         self.size = 0
 
-    def _count(self, flat: np.ndarray) -> np.ndarray:
-        return np.bincount(flat.ravel(), minlength=self.counts.size).reshape(self.counts.shape)
+    def _add(self, flat: np.ndarray, sign: int) -> None:
+        """Count (`sign` 1) or discount (-1) flat codes, in place.
+
+        ``np.add.at`` beats ``bincount`` here: no pass to find the codes' range and no
+        histogram as large as `counts` to allocate, fill and add.
+        """
+        (np.add if sign > 0 else np.subtract).at(self.counts.reshape(-1), flat.ravel(), 1)
 
     def push(self, flat: np.ndarray) -> None:
-        """Append a ``(n_features, rows)`` array of flat codes; the oldest codes leave."""
+        """Append a ``(n_features, rows)`` array of flat codes; the oldest codes leave.
+
+        The window may keep `flat` itself (when it holds exactly `capacity` codes per
+        feature): the caller must not modify it afterwards.
+        """
         r = flat.shape[1]
         if r == 0:
             return
         cap, pos = self.capacity, self.pos
         if r >= cap:
-            self.data[...] = flat[:, r - cap :]
+            if r == cap and flat.flags.c_contiguous and flat.flags.writeable:
+                self.data = flat
+            else:
+                self.data = np.array(flat[:, r - cap :], order="C")
             self.pos, self.size = 0, cap
-            self.counts[...] = self._count(self.data)
+            self.counts.fill(0)
+            self._add(self.data, 1)
             return
         end = pos + r
+        # Counting what leaves and what enters touches 2r codes, recounting the ring cap:
+        # once the ring is full and r > cap / 2, recount.
+        recount = self.size == cap and 2 * r > cap
         # While the ring is not full, pos == size and slots [pos, cap) hold nothing yet;
         # wrapped-around slots [0, end - cap) always hold the oldest codes.
-        if self.size == cap:
-            self.counts -= self._count(self.data[:, pos : min(end, cap)])
+        if self.size == cap and not recount:
+            self._add(self.data[:, pos : min(end, cap)], -1)
         if end <= cap:
             self.data[:, pos:end] = flat
         else:
-            self.counts -= self._count(self.data[:, : end - cap])
+            if not recount:
+                self._add(self.data[:, : end - cap], -1)
             self.data[:, pos:] = flat[:, : cap - pos]
             self.data[:, : end - cap] = flat[:, cap - pos :]
-        self.counts += self._count(flat)
+        if recount:
+            self.counts.fill(0)
+            self._add(self.data, 1)
+        else:
+            self._add(flat, 1)
         self.pos = end % cap
         self.size = min(self.size + r, cap)
 
@@ -584,6 +756,29 @@ def psi(p: np.ndarray, q: np.ndarray, eps: float = PSI_EPS) -> np.ndarray:
     return np.sum((p - q) * np.log(p / q), axis=-1)
 
 
+def psi_from_counts(counts: np.ndarray, size: int, q: np.ndarray) -> np.ndarray:
+    """`psi` of a window's counts against floored reference proportions, in place.
+
+    The same numbers as ``psi(counts / size, reference)`` with
+    ``q = np.maximum(reference, PSI_EPS)`` computed once (the reference does not move),
+    and no temporaries beyond two arrays the size of `counts`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = np.maximum(np.array([0.5, 0.5]), PSI_EPS)
+    >>> round(float(psi_from_counts(np.array([1, 3]), 4, q)), 6)
+    0.274653
+    """
+    p = np.divide(counts, size)
+    np.maximum(p, PSI_EPS, out=p)
+    gap = p - q
+    np.divide(p, q, out=p)
+    np.log(p, out=p)
+    gap *= p  # (p − q) · ln(p / q): the product commutes exactly
+    return gap.sum(axis=-1)
+
+
 class KSDistance:
     """Two-sample KS statistic per feature from a window's histogram of `ECDFCoder` codes.
 
@@ -620,19 +815,24 @@ class KSDistance:
         self.right = np.ascontiguousarray(right, dtype=np.float64)
         self.m = None
         self.scaled = None
+        self._key = None  # ``m.tobytes()`` of `scaled` (cheaper than comparing arrays)
+        self._cum = self._gap = None  # work arrays, kept from one call to the next
 
     def __call__(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The statistic (nan where the window has no non-NaN value) and ``m``, per feature.
 
         `counts` is ``(features, n_cells)``, its last cell NaN's (ignored).
         """
-        n_grid = self.right.shape[1]
-        cum = np.cumsum(counts[:, :n_grid], axis=1)
-        m = cum[:, -1]
-        if self.m is None or not np.array_equal(m, self.m):
-            self.m = m
+        if self._cum is None:
+            self._cum = np.empty(self.right.shape, dtype=np.int64)
+            self._gap = np.empty(self.right.shape)
+        cum = np.cumsum(counts[:, : self.right.shape[1]], axis=1, out=self._cum)
+        m = cum[:, -1].copy()
+        key = m.tobytes()
+        if key != self._key:
+            self.m, self._key = m, key
             self.scaled = self.right * m[:, None]
-        gap = self.scaled - cum
+        gap = np.subtract(self.scaled, cum, out=self._gap)
         np.abs(gap, out=gap)
         stat = gap.max(axis=1) / np.maximum(m, 1)
         return np.where(m > 0, stat, np.nan), m

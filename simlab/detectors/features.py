@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from simlab.detectors._kernels import (
+    PSI_EPS,
     BucketSearch,
     CategoricalBinner,
     CodeWindow,
@@ -20,7 +21,7 @@ from simlab.detectors._kernels import (
     check_real,
     is_numeric,
     ks_critical,
-    psi,
+    psi_from_counts,
 )
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
@@ -91,6 +92,24 @@ def _floats(owner: str, names: list[str], columns: list[np.ndarray], n: int) -> 
     return x
 
 
+def _block(owner: str, names: list[str], view: View) -> np.ndarray:
+    """`_floats` of the view's monitored columns, the common case first.
+
+    When every column is present, of one length and numeric (not object), one
+    ``np.array`` stacks them, converting as `_floats` does (ints and bools to float64);
+    anything else takes the checked path (`_columns`, then `_floats`).
+    """
+    columns = view.columns
+    try:
+        x = np.array([columns[name] for name in names])
+    except (KeyError, ValueError, TypeError):  # a missing column, ragged or unstackable ones
+        x = None
+    if x is None or x.ndim != 2 or x.dtype != np.float64:
+        values, n = _columns(owner, names, view)
+        return _floats(owner, names, values, n)
+    return x
+
+
 @DETECTORS.register("psi")
 class PSI(BaseDetector):
     r"""Population stability index of each feature: the sliding window against the reference.
@@ -151,8 +170,8 @@ class PSI(BaseDetector):
     Updates cost O(rows) per feature, in vector operations over all numeric features at
     once: the new rows are binned (`BucketSearch`, the numbers of ``searchsorted`` on
     the edges), pushed into the ring buffer with slice assignments, and the window's
-    counts are adjusted with one ``bincount`` of the codes that enter and one of the
-    codes that leave.
+    counts are adjusted in place for the codes that enter and those that leave (or
+    recounted when a tick replaces most of the window).
 
     References
     ----------
@@ -210,6 +229,8 @@ class PSI(BaseDetector):
         columns = [reference.columns[f] for f in self.features_]
         codes = np.stack([b.codes(c) for b, c in zip(self.binners_, columns, strict=True)])
         self.reference_props_ = bincount_2d(codes.T, self.n_cells_) / codes.shape[1]
+        self._floored = np.maximum(self.reference_props_, PSI_EPS)  # psi's floor, once
+        self._threshold = np.full(len(self.features_), float(self.threshold))
         self.window_ = CodeWindow(self.window_size, len(self.features_), self.n_cells_)
         numeric = [i for i, b in enumerate(self.binners_) if isinstance(b, NumericBinner)]
         self.numeric_ = numeric
@@ -228,10 +249,10 @@ class PSI(BaseDetector):
     def _codes(self, view: View) -> np.ndarray:
         """Flat ``(feature, rows)`` codes of a view (see `CodeWindow`)."""
         names = self.features_
-        columns, n = _columns("PSI", names, view)
         numeric = self.numeric_
         if len(numeric) == len(names):
-            return self.search_.search(_floats("PSI", names, columns, n))
+            return self.search_.search(_block("PSI", names, view))
+        columns, n = _columns("PSI", names, view)
         flat = np.empty((len(names), n), dtype=np.intp)
         if numeric:
             x = _floats("PSI", [names[i] for i in numeric], [columns[i] for i in numeric], n)
@@ -246,13 +267,14 @@ class PSI(BaseDetector):
 
     def _update(self, view: View) -> Verdict:
         self.window_.push(self._codes(view))
-        k = len(self.features_)
-        threshold = np.full(k, float(self.threshold))
+        threshold = self._threshold.copy()
         size = self.window_.size
         if size < self.min_samples:
-            return Verdict(statistic=np.full(k, np.nan), threshold=threshold, alarm=False)
-        statistic = psi(self.window_.counts / size, self.reference_props_)
-        return Verdict(statistic, threshold, bool(np.any(statistic > threshold)))
+            return Verdict(
+                statistic=np.full(threshold.size, np.nan), threshold=threshold, alarm=False
+            )
+        statistic = psi_from_counts(self.window_.counts, size, self._floored)
+        return Verdict(statistic, threshold, bool((statistic > threshold).any()))
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -313,10 +335,11 @@ class KS(BaseDetector):
     constant across values that share a code, so the supremum can be read from the
     window's histogram of codes alone: ``max_c |F_n(c) − cum_c / m|`` over the code grid,
     with ``cum_c`` the window values of code ``<= c`` (`KSDistance`). The histogram
-    slides with the window (one ``bincount`` of the codes that enter, one of those that
-    leave), so an update costs O(rows) to code the new rows (a bucket look-up and a
-    short scan) and O(n) vector operations per feature for the statistic, with no sort
-    of the window.
+    slides with the window (the codes that enter are counted, those that leave
+    discounted), so an update costs O(rows) to code the new rows (a bucket look-up and
+    one comparison with the reference value there) and O(n) vector operations per
+    feature for the statistic, with no sort of the window. The critical values depend
+    on the window sizes alone and are kept while those do not change.
 
     References
     ----------
@@ -385,23 +408,37 @@ class KS(BaseDetector):
         self.distance_ = KSDistance(self.table_[:, :-1, 0])
         self.n_reference_ = np.array([c.n_ for c in self.coders_])
         self.window_ = CodeWindow(self.window_size, len(names), self.n_cells_)
+        self._m_key = None  # the window sizes `_thresholds` last answered for
         self.search_ = BucketSearch(
             [c.keys_ for c in self.coders_],
             [self.n_cells_ - 1] * len(names),
             self.window_.offsets[:, 0],
+            pairs=True,
         )
 
+    def _thresholds(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Critical values for window sizes `m`, and the mask of features below `min_samples`.
+
+        Short features get nan; the mask is None if there is none. Both depend on `m`
+        alone, so they are remembered while it stays put (a full window of finite values).
+        """
+        key = m.tobytes()
+        if key != self._m_key:
+            threshold = ks_critical(self.alpha / len(self.features_), self.n_reference_, m)
+            short = m < self.min_samples
+            threshold[short] = np.nan
+            self._m_key, self._critical = key, (threshold, short if short.any() else None)
+        return self._critical
+
     def _update(self, view: View) -> Verdict:
-        columns, n = _columns("KS", self.features_, view)
-        self.window_.push(self.search_.search(_floats("KS", self.features_, columns, n)))
+        self.window_.push(self.search_.search(_block("KS", self.features_, view)))
         stat, m = self.distance_(self.window_.counts)
-        k = len(self.features_)
-        threshold = ks_critical(self.alpha / k, self.n_reference_, m)
-        short = m < self.min_samples
-        stat[short] = np.nan
-        threshold[short] = np.nan
-        alarm = bool(np.any(stat[~short] > threshold[~short]))
-        return Verdict(statistic=stat, threshold=threshold, alarm=alarm)
+        threshold, short = self._thresholds(m)
+        if short is not None:
+            stat[short] = np.nan
+        threshold = threshold.copy()
+        # nan (a short feature) compares false: the same as testing only the others
+        return Verdict(statistic=stat, threshold=threshold, alarm=bool((stat > threshold).any()))
 
     @classmethod
     def _test_params(cls) -> list[dict]:

@@ -25,11 +25,16 @@ def _per_row(metric: str, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """
     y = np.asarray(labels, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
-    keep = ~np.isnan(y)
-    y, s = y[keep], s[keep]
-    if metric != "mae" and not np.isin(y, (0.0, 1.0)).all():
-        bad = np.unique(y[~np.isin(y, (0.0, 1.0))])[:5].tolist()
-        raise SchemaError(f"WindowedMetric({metric}): labels {bad} are not 0 or 1")
+    unlabelled = np.isnan(y)
+    if unlabelled.any():
+        keep = ~unlabelled
+        y, s = y[keep], s[keep]
+    if metric != "mae":
+        binary = y == 0.0
+        binary |= y == 1.0
+        if not binary.all():
+            bad = np.unique(y[~binary])[:5].tolist()
+            raise SchemaError(f"WindowedMetric({metric}): labels {bad} are not 0 or 1")
     if metric == "log_loss" and ((s < 0.0) | (s > 1.0)).any():
         bad = np.unique(s[(s < 0.0) | (s > 1.0)])[:5].tolist()
         raise SchemaError(f"WindowedMetric(log_loss): scores {bad} are not probabilities in [0, 1]")
@@ -146,11 +151,13 @@ class WindowedMetric(BaseDetector):
 
     def _update(self, view: View) -> Verdict:
         if view.n_labels:
-            self.window_.push(_per_row(self.metric, view.labels, view.label_scores)[:, None])
+            self.window_.extend(_per_row(self.metric, view.labels, view.label_scores)[:, None])
         threshold = float(self.tolerance)
-        if self.window_.size < self.min_samples:
+        size = self.window_.size
+        if size < self.min_samples:
             return Verdict(statistic=float("nan"), threshold=threshold, alarm=False)
-        window = float(np.mean(self.window_.values))
+        # np.mean's own sum and division, without its Python-level bookkeeping
+        window = float(np.add.reduce(self.window_.values, axis=None)) / size
         if self.metric == "accuracy":
             statistic = self.reference_metric_ - window
         else:

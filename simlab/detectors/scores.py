@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from simlab.detectors._kernels import (
+    PSI_EPS,
     BucketSearch,
     CodeWindow,
     NumericBinner,
@@ -14,7 +15,7 @@ from simlab.detectors._kernels import (
     bincount_2d,
     check_int,
     check_real,
-    psi,
+    psi_from_counts,
 )
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
@@ -117,6 +118,7 @@ class ScorePSI(BaseDetector):
         self.binner_ = NumericBinner(scores, self.n_bins)
         codes = self.binner_.codes(scores)[:, None]
         self.reference_props_ = bincount_2d(codes, self.binner_.n_cells)[0] / codes.shape[0]
+        self._floored = np.maximum(self.reference_props_, PSI_EPS)  # psi's floor, once
         self.window_ = CodeWindow(self.window_size, 1, self.binner_.n_cells)
         self.search_ = BucketSearch([self.binner_.edges_], [self.binner_.n_cells - 1], [0], steps=1)
 
@@ -128,9 +130,10 @@ class ScorePSI(BaseDetector):
     def _update(self, view: View) -> Verdict:
         self.window_.push(self.search_.search(_as_float(self._scores(view))[None, :]))
         threshold = float(self.threshold)
-        if self.window_.size < self.min_samples:
+        size = self.window_.size
+        if size < self.min_samples:
             return Verdict(statistic=float("nan"), threshold=threshold, alarm=False)
-        statistic = float(psi(self.window_.counts[0] / self.window_.size, self.reference_props_))
+        statistic = float(psi_from_counts(self.window_.counts[0], size, self._floored))
         return Verdict(statistic, threshold, statistic > threshold)
 
     @classmethod
