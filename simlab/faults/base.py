@@ -89,13 +89,41 @@ def _window(owner: str, start, end) -> None:
             raise ConfigError("end", end, f"None or a time > start={start}", owner=owner)
 
 
-def _stream(where: str, fault: Fault, start: float, end: float | None) -> str:
-    # the window is part of the name: a second fault of the same kind draws on its own
-    return f"{where}/{fault.name}/{start}/{end}"
+class _Windowed:
+    """What both slots share: a fault active in ``[start, end)``, its stream and its event."""
+
+    fault: Fault
+    start: float
+    end: float | None
+    where = ""
+
+    def _check_window(self) -> None:
+        owner = type(self).__name__
+        if not isinstance(self.fault, Fault):
+            raise ConfigError("fault", self.fault, "a Fault", owner=owner)
+        _window(owner, self.start, self.end)
+
+    def active(self, t: float) -> bool:
+        """True inside the window."""
+        return self.start <= t and (self.end is None or t < self.end)
+
+    @property
+    def stream(self) -> str:
+        """The fault's own random stream.
+
+        The window is part of the name, so a second fault of the same kind draws on its own.
+        """
+        return f"{self.where}/{self.fault.name}/{self.start}/{self.end}"
+
+    def _fault_events(self, horizon: float) -> list[Event]:
+        if self.start >= horizon:
+            return []
+        end = math.inf if self.end is None else self.end
+        return [self.fault.event(self.start, end, where=self.where)]
 
 
 @WORLDS.register("faulted")
-class Faulted(WorldWrapper):
+class Faulted(_Windowed, WorldWrapper):
     """A world whose rows pass through `fault` upstream, from hour `start` until `end`.
 
     Outside the window the wrapper is a no-op. Inside, every consumer sees the faulted rows:
@@ -124,23 +152,15 @@ class Faulted(WorldWrapper):
     Faulted[drop_column]<CausalWorld(...)>
     """
 
+    where = "upstream"
+
     def __init__(self, *, world, fault: Fault, start: float = 0.0, end: float | None = None):
         super().__init__(world=world)
         self.fault = fault
         self.start = start
         self.end = end
-        if not isinstance(fault, Fault):
-            raise ConfigError("fault", fault, "a Fault", owner="Faulted")
-        _window("Faulted", start, end)
+        self._check_window()
         fault.schema_out(world.schema)  # a fault that cannot apply to this world fails now
-
-    @property
-    def stream(self) -> str:
-        return _stream("upstream", self.fault, self.start, self.end)
-
-    def active(self, t: float) -> bool:
-        """True inside the window."""
-        return self.start <= t and (self.end is None or t < self.end)
 
     def schema_at(self, t: float) -> Schema:
         """The fault's output schema inside the window, the inner world's outside it."""
@@ -157,10 +177,7 @@ class Faulted(WorldWrapper):
 
     def events(self, horizon: float = math.inf) -> list[Event]:
         """The inner world's events and this fault's, sorted by start."""
-        out = list(self.world.events(horizon))
-        if self.start < horizon:
-            end = math.inf if self.end is None else self.end
-            out.append(self.fault.event(self.start, end, where="upstream"))
+        out = list(self.world.events(horizon)) + self._fault_events(horizon)
         return sorted(out, key=lambda e: (e.start, e.source))
 
     def __repr__(self) -> str:
@@ -168,7 +185,7 @@ class Faulted(WorldWrapper):
 
 
 @SERVING.register("serving_fault")
-class ServingFault(Component):
+class ServingFault(_Windowed, Component):
     """A fault in the serving-side slot: applied only to what the model is served, in a window.
 
     Training data, upstream logs and monitors of upstream columns never see it; monitors of
@@ -191,27 +208,20 @@ class ServingFault(Component):
     True
     """
 
+    where = "serving"
+
     def __init__(self, *, fault: Fault, start: float = 0.0, end: float | None = None):
         self.fault = fault
         self.start = start
         self.end = end
-        if not isinstance(fault, Fault):
-            raise ConfigError("fault", fault, "a Fault", owner="ServingFault")
-        _window("ServingFault", start, end)
-
-    def active(self, t: float) -> bool:
-        """True inside the window."""
-        return self.start <= t and (self.end is None or t < self.end)
+        self._check_window()
 
     def apply(self, batch: Batch, rng: Rngs) -> Batch:
         """The batch as the serving pipeline receives it at ``batch.t``."""
         if not self.active(batch.t):
             return batch
-        return self.fault.apply(batch, rng[_stream("serving", self.fault, self.start, self.end)])
+        return self.fault.apply(batch, rng[self.stream])
 
     def events(self, horizon: float = math.inf) -> list[Event]:
         """The fault's event (if it starts before `horizon`)."""
-        if self.start >= horizon:
-            return []
-        end = math.inf if self.end is None else self.end
-        return [self.fault.event(self.start, end, where="serving")]
+        return self._fault_events(horizon)
