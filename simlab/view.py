@@ -101,17 +101,24 @@ class Verdict:
         The level above which the statistic raises an alarm (same shape).
     alarm
         Whether the detector alarms at this tick.
+    blame
+        The columns the detector holds responsible (empty when it blames none, or cannot
+        say): what a team would look at first. Scenarios score whether it names the column
+        a fault touched.
 
     Examples
     --------
-    >>> v = Verdict(statistic=0.3, threshold=0.2, alarm=True)
-    >>> v.alarm
-    True
+    >>> v = Verdict(statistic=0.3, threshold=0.2, alarm=True, blame=("income",))
+    >>> v.alarm, v.blame
+    (True, ('income',))
     """
 
     statistic: float | np.ndarray
     threshold: float | np.ndarray
     alarm: bool
+    blame: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "alarm", bool(self.alarm))
+        if self.blame:
+            object.__setattr__(self, "blame", tuple(str(b) for b in self.blame))

@@ -29,6 +29,11 @@ from simlab.errors import ConfigError, SchemaError
 __all__ = ["KS", "PSI"]
 
 
+def _blame(names: list[str], over: np.ndarray) -> tuple[str, ...]:
+    """The features whose statistic is over its threshold."""
+    return tuple(n for n, o in zip(names, over.tolist(), strict=True) if o) if over.any() else ()
+
+
 def _check_window(owner: str, window_size, min_samples) -> None:
     check_int(owner, "window_size", window_size, 1)
     check_int(owner, "min_samples", min_samples, 1, window_size)
@@ -123,7 +128,7 @@ class PSI(BaseDetector):
         Quantile bins per numeric feature (tied quantiles merge bins).
     threshold
         Alarm when any feature's PSI exceeds it (0.1 "watch", 0.2–0.25 "act" are
-        the customary levels).
+        the customary levels); the verdict blames every feature over it.
     window_size
         The statistic compares the most recent `window_size` rows seen with the reference.
     min_samples
@@ -274,7 +279,8 @@ class PSI(BaseDetector):
                 statistic=np.full(threshold.size, np.nan), threshold=threshold, alarm=False
             )
         statistic = psi_from_counts(self.window_.counts, size, self._floored)
-        return Verdict(statistic, threshold, bool((statistic > threshold).any()))
+        over = statistic > threshold
+        return Verdict(statistic, threshold, bool(over.any()), _blame(self.features_, over))
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -292,7 +298,8 @@ class KS(BaseDetector):
         of the reference view, sorted by name (categorical columns are then refused:
         they belong to a chi-square test).
     alpha
-        Family-wise false-alarm probability per tick (Bonferroni over the features).
+        Family-wise false-alarm probability per tick (Bonferroni over the features); the
+        verdict blames every feature over its critical value.
     window_size
         The test uses the most recent `window_size` rows seen.
     min_samples
@@ -438,7 +445,8 @@ class KS(BaseDetector):
             stat[short] = np.nan
         threshold = threshold.copy()
         # nan (a short feature) compares false: the same as testing only the others
-        return Verdict(statistic=stat, threshold=threshold, alarm=bool((stat > threshold).any()))
+        over = stat > threshold
+        return Verdict(stat, threshold, bool(over.any()), _blame(self.features_, over))
 
     @classmethod
     def _test_params(cls) -> list[dict]:

@@ -103,6 +103,9 @@ class Recorder:
         self.statistic = np.full((t, d), np.nan)
         self.threshold = np.full((t, d), np.nan)
         self.alarm = np.zeros((t, d), bool)
+        self.blamed = np.zeros((t, d, f), bool)
+        # a blamed name is a feature, or a served one-hot column "feature=category"
+        self._feature_index = {name: j for j, name in enumerate(schema.names)}
         self.version = np.zeros(t, np.int64)
         self.offline = np.full((t, m, len(SPLITS)), np.nan)
         self.edges: np.ndarray | None = None  # inner score-bin edges (regression)
@@ -242,6 +245,12 @@ class Recorder:
                         np.nanmax(thr) if thr.size and not np.isnan(thr).all() else np.nan
                     )
         self.alarm[k, j] = verdict.alarm
+        for name in getattr(verdict, "blame", ()):
+            i = self._feature_index.get(name)
+            if i is None and "=" in name:
+                i = self._feature_index.get(name.split("=", 1)[0])
+            if i is not None:
+                self.blamed[k, j, i] = True
 
     def _windowed(self, sums, hist, w):
         s = _window_sum(sums, w)
@@ -296,6 +305,7 @@ class Recorder:
             "statistic": self.statistic,
             "threshold": self.threshold,
             "alarm": self.alarm,
+            "blamed": self.blamed,
             "event_kind": np.array([e.kind.value for e in events], dtype=str),
             "event_start": np.array(
                 [to_datetime(t0, e.start) for e in events], dtype="datetime64[ns]"

@@ -33,7 +33,7 @@ __all__ = [
     "save",
 ]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ RUN_DATA_VARS = {
     "statistic": Var(("time", "detector"), "float", "detector statistic", "1"),
     "threshold": Var(("time", "detector"), "float", "detector threshold", "1"),
     "alarm": Var(("time", "detector"), "bool", "alarm", "1"),
+    "blamed": Var(("time", "detector", "feature"), "bool", "feature blamed by the detector", "1"),
     "event_kind": Var(("event",), "str", "event kind", "1"),
     "event_start": Var(("event",), "datetime", "event start"),
     "event_end": Var(("event",), "datetime", "event end"),

@@ -227,6 +227,7 @@ def make_run(
         "statistic": statistic,
         "threshold": np.ones_like(statistic),
         "alarm": alarm,
+        "blamed": np.zeros((n_ticks, len(names), len(_FEATURES)), dtype=bool),
         "event_kind": np.array([str(e.kind) for e in events], dtype=str),
         "event_start": _to_time(start64, [e.start for e in events]),
         "event_end": _to_time(start64, [e.end for e in events]),
