@@ -17,6 +17,7 @@ where it acts.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -42,7 +43,10 @@ class Fault(Component):
 
     `apply` must not change its input (batches are frozen) and must draw only from `rng`.
     `features` names the columns the fault touches (for the event and for scoring which
-    column a monitor blamed); `magnitude` is a size in the fault's own terms.
+    column a monitor blamed); `magnitude` is a size in the fault's own terms. A fault whose
+    output has another number of rows than its input says so (``changes_rows``); one that
+    keeps state across ticks (``stateful``, a fresh copy per run) may act outside its window
+    through `idle` (a late row still arrives after the window closes).
 
     Examples
     --------
@@ -50,6 +54,10 @@ class Fault(Component):
     >>> isinstance(DropColumn(column="x0"), Fault)
     True
     """
+
+    family: ClassVar[str] = "upstream"  # where it usually comes from: upstream, skew or rot
+    changes_rows: ClassVar[bool] = False
+    stateful: ClassVar[bool] = False
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -64,6 +72,10 @@ class Fault(Component):
     def apply(self, batch: Batch, rng: np.random.Generator) -> Batch:
         raise NotImplementedError
 
+    def idle(self, batch: Batch) -> Batch:
+        """The batch outside the window: unchanged, unless a stateful fault has rows to give."""
+        return batch
+
     def schema_out(self, schema: Schema) -> Schema:
         """The schema of the rows the fault returns (unchanged unless the fault says so)."""
         return schema
@@ -77,7 +89,7 @@ class Fault(Component):
             source=self.name,
             features=self.features,
             magnitude=self.magnitude,
-            detail={"where": where, "fault": self.to_dict()},
+            detail={"where": where, "family": self.family, "fault": self.to_dict()},
         )
 
 
@@ -172,7 +184,7 @@ class Faulted(_Windowed, WorldWrapper):
         rngs = rng if isinstance(rng, Rngs) else Rngs(rng)
         batch = self.world.sample(n, t, rngs)
         if not self.active(t):
-            return batch
+            return self.fault.idle(batch)
         return self.fault.apply(batch, rngs[self.stream])
 
     def events(self, horizon: float = math.inf) -> list[Event]:
@@ -219,7 +231,7 @@ class ServingFault(_Windowed, Component):
     def apply(self, batch: Batch, rng: Rngs) -> Batch:
         """The batch as the serving pipeline receives it at ``batch.t``."""
         if not self.active(batch.t):
-            return batch
+            return self.fault.idle(batch)
         return self.fault.apply(batch, rng[self.stream])
 
     def events(self, horizon: float = math.inf) -> list[Event]:

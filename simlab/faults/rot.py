@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from simlab.batch import Batch
 from simlab.errors import ConfigError
 from simlab.faults.base import FAULTS, Fault
-from simlab.validation import check_int
+from simlab.validation import check_int, check_real
 from simlab.world.schema import Kind, Schema
 
-__all__ = ["Float32", "Round"]
+__all__ = ["FillMissing", "Float32", "Round"]
 
 
 def _check_columns(owner: str, columns) -> tuple[str, ...]:
@@ -29,6 +31,8 @@ def _numeric(owner: str, schema: Schema, columns) -> Schema:
 
 class _ColumnwiseRot(Fault):
     """Shared plumbing: a value map applied to some numeric columns that are present."""
+
+    family: ClassVar[str] = "rot"
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -82,6 +86,11 @@ class Round(_ColumnwiseRot):
     def _map(self, x: np.ndarray) -> np.ndarray:
         return np.round(x, self.decimals)
 
+    @classmethod
+    def _test_params(cls) -> list[dict]:
+        """Parameter sets the conformance suite applies to `fault_test_world`."""
+        return [{"columns": ("a",)}, {"columns": ("b", "c"), "decimals": 1}]
+
 
 @FAULTS.register("float32")
 class Float32(_ColumnwiseRot):
@@ -108,3 +117,51 @@ class Float32(_ColumnwiseRot):
 
     def _map(self, x: np.ndarray) -> np.ndarray:
         return x.astype(np.float32).astype(np.float64)
+
+    @classmethod
+    def _test_params(cls) -> list[dict]:
+        """Parameter sets the conformance suite applies to `fault_test_world`."""
+        return [{"columns": ("a", "b")}]
+
+
+@FAULTS.register("fill_missing")
+class FillMissing(_ColumnwiseRot):
+    """An upgrade changed a preprocessing default: missing values are now filled with `value`.
+
+    Training filled them with the training mean (the pipeline's default then); after the
+    upgrade the serving stack fills them first, with a constant, and the model reads a value it
+    never saw for them (an income of 0 for every applicant who left it blank).
+
+    Parameters
+    ----------
+    columns
+        The numeric columns.
+    value
+        The new fill value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.batch import Batch
+    >>> b = Batch(t=0.0, columns={"a": np.array([1.0, np.nan])}, y=np.zeros(2))
+    >>> FillMissing(columns=("a",)).apply(b, np.random.default_rng(0)).columns["a"].tolist()
+    [1.0, 0.0]
+    """
+
+    def __init__(self, *, columns, value: float = 0.0):
+        self.columns = columns
+        self.value = value
+        _check_columns("FillMissing", columns)
+        check_real("FillMissing", "value", value)
+
+    @property
+    def magnitude(self) -> float:
+        return float(self.value)
+
+    def _map(self, x: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(x), float(self.value), x)
+
+    @classmethod
+    def _test_params(cls) -> list[dict]:
+        """Parameter sets the conformance suite applies to `fault_test_world`."""
+        return [{"columns": ("a",)}, {"columns": ("b",), "value": -1.0}]

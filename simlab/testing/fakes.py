@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from simlab.world.concepts import Logistic
-from simlab.world.covariates import Gaussian
+from simlab.world.covariates import Categorical, Gaussian, Uniform
 from simlab.world.schedules import Sudden
 from simlab.world.shifts import CovariateShift
 from simlab.world.worlds import CausalWorld
 
-__all__ = ["GenericTestWorld", "mean_shift_world"]
+__all__ = ["GenericTestWorld", "fault_test_world", "mean_shift_world"]
 
 FEATURES = ("a", "b", "c")
 COEF = (1.0, -1.0, 0.5)
@@ -60,3 +60,36 @@ def mean_shift_world(*, at: float = 100.0, sigmas: float = 3.0, feature: str = "
     """
     shift = CovariateShift(features=(feature,), mean=sigmas, schedule=Sudden(start=at))
     return GenericTestWorld(shifts=(shift,))
+
+
+def fault_test_world(*, shifts=()) -> CausalWorld:
+    """A world with a column of every kind a fault may touch.
+
+    Numeric ``a``, ``b``, ``c`` (standard normal; ``a`` in kUSD), an hour of day ``hour``
+    (uniform on [0, 24)), a categorical ``color`` (red, green, blue, black); the concept
+    ``P(Y=1|x) = σ(a - b + 0.5 c)``.
+
+    Parameters
+    ----------
+    shifts
+        Shifts to add (none: stationary).
+
+    Examples
+    --------
+    >>> fault_test_world().schema.names
+    ('a', 'b', 'c', 'hour', 'color')
+    """
+    return CausalWorld(
+        covariates=(
+            Gaussian(features=("a",), units="kUSD"),
+            Gaussian(features=("b", "c")),
+            Uniform(features=("hour",), low=0.0, high=24.0, units="h"),
+            Categorical(
+                feature="color",
+                categories=("red", "green", "blue", "black"),
+                p=(0.4, 0.3, 0.2, 0.1),
+            ),
+        ),
+        concept=Logistic(features=FEATURES, coef=COEF),
+        shifts=shifts,
+    )
