@@ -102,24 +102,38 @@ def summary(run, report) -> str:
     return "\n".join(lines)
 
 
+def _first_sentence(text: str, width: int = 90) -> str:
+    line = text.split(". ")[0].rstrip(".") + "."
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def _cmd_list(args) -> int:
-    from simlab.scenarios import SCENARIOS, TOML_DIR, get_scenario
+    from simlab.scenarios import SCENARIOS, TOML_DIR, get_scenario, load
+    from simlab.sim import CAUSES
 
-    for name in SCENARIOS.names():
-        print(f"{name:<26}{get_scenario(name).description}")
-    for path in sorted(TOML_DIR.glob("*.toml")):
-        from simlab.scenarios import load
+    if args.cause is not None and args.cause not in CAUSES:
+        from simlab.errors import UnknownNameError
 
-        print(f"{path.stem:<26}{load(path).description}  [toml]")
+        raise UnknownNameError("root cause", args.cause, CAUSES)
+    rows = [get_scenario(name) for name in SCENARIOS.names()]
+    catalogue = set(SCENARIOS.names())
+    rows += [load(p) for p in sorted(TOML_DIR.glob("*.toml")) if p.stem not in catalogue]
+    for s in rows:
+        if args.cause is None or s.cause == args.cause:
+            print(f"{s.name:<28}{s.cause or '-':<17}{_first_sentence(s.description)}")
     return 0
 
 
 def _cmd_show(args) -> int:
     import json
 
-    from simlab.scenarios import load
+    from simlab.scenarios import dumps, load
 
-    print(json.dumps(load(args.scenario).to_dict(), indent=2, sort_keys=True))
+    scenario = load(args.scenario)
+    if args.toml:
+        print(dumps(scenario), end="")
+    else:
+        print(json.dumps(scenario.to_dict(), indent=2, sort_keys=True))
     return 0
 
 
@@ -209,9 +223,12 @@ def _cmd_demo(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simlab", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the scenario catalogue").set_defaults(func=_cmd_list)
-    show = sub.add_parser("show", help="print a scenario as JSON")
+    listing = sub.add_parser("list", help="list the scenario catalogue: name, root cause, what")
+    listing.add_argument("--cause", help="only this root cause (covariate_shift, upstream, ...)")
+    listing.set_defaults(func=_cmd_list)
+    show = sub.add_parser("show", help="print a scenario as JSON (or TOML)")
     show.add_argument("scenario", help="a catalogue name or a .toml file")
+    show.add_argument("--toml", action="store_true", help="as TOML, ready to edit and run")
     show.set_defaults(func=_cmd_show)
     run = sub.add_parser(
         "run", help="simulate a scenario, print a summary, write run.nc and timeline.png"

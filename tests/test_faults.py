@@ -309,12 +309,12 @@ def test_the_skew_scenario_degrades_serving_while_upstream_is_unchanged():
     xr.testing.assert_identical(skewed.feature_mean, plain.feature_mean)  # upstream unchanged
     after = slice(int(ONSET) + 24, None)
     assert _accuracy(plain, after) - _accuracy(skewed, after) > 0.03
-    up = skewed.alarm.sel(detector="psi_1")
-    served = skewed.alarm.sel(detector="psi_2")
+    up = skewed.alarm.sel(detector="psi")
+    served = skewed.alarm.sel(detector="psi_served")
     assert not bool(up.any())  # an upstream monitor cannot see it
     assert bool(served.isel(time=slice(int(ONSET) + 3, None)).all())  # a served one does
     assert not bool(served.isel(time=slice(0, int(ONSET))).any())
-    blamed = skewed.blamed.sel(detector="psi_2").isel(time=-1)
+    blamed = skewed.blamed.sel(detector="psi_served").isel(time=-1)
     assert blamed.sel(feature="x1").item()
     assert not blamed.sel(feature="x0").item()
 

@@ -345,8 +345,8 @@ def test_served_feature_monitors_see_serving_faults_that_upstream_monitors_canno
         seed=0,
     )
     assert run.detector_watches.values.tolist() == ["features", "served"]
-    up = run.alarm.sel(detector="psi_1")
-    served = run.alarm.sel(detector="psi_2")
+    up = run.alarm.sel(detector="psi")
+    served = run.alarm.sel(detector="psi_served")
     assert not bool(up.any())
     assert not bool(served.isel(time=slice(0, 48)).any())
     assert bool(served.isel(time=slice(52, None)).all())

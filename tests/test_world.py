@@ -22,6 +22,7 @@ from simlab.testing._world_checks import check_world, yield_world_checks
 from simlab.testing.fakes import GenericTestWorld, mean_shift_world
 from simlab.world import (
     SEA,
+    Ambient,
     AnticausalWorld,
     Categorical,
     CausalWorld,
@@ -41,6 +42,7 @@ from simlab.world import (
     Sequence,
     Sudden,
     Uniform,
+    Wander,
     credit,
     friedman,
     gaussian_classes,
@@ -789,6 +791,14 @@ WORLD_CASES["faulted"] = [
 WORLD_CASES["selective_labels"] = [
     SelectiveLabels(world=credit()),
     SelectiveLabels(world=sea(), observed="not_acted"),
+]
+WORLD_CASES["ambient"] = [
+    Ambient(
+        world=logistic(
+            n_features=2, shifts=(CovariateShift(features="x0", mean=1.0, schedule=Wander()),)
+        )
+    ),
+    Ambient(world=sea(shifts=(ConceptShift(after=SEA(threshold=9.0), schedule=_gradual()),))),
 ]
 WORLD_CASES["lending"] = [
     lending(),

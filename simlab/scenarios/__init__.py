@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from simlab.scenarios.catalog import SCENARIOS, get_scenario, scenario_names
-from simlab.scenarios.loader import TOML_DIR, load, loads
+from simlab.scenarios.loader import TOML_DIR, dumps, load, loads, write_catalogue
 
-__all__ = ["SCENARIOS", "TOML_DIR", "get_scenario", "load", "loads", "scenario_names"]
+__all__ = [
+    "SCENARIOS",
+    "TOML_DIR",
+    "dumps",
+    "get_scenario",
+    "load",
+    "loads",
+    "scenario_names",
+    "write_catalogue",
+]

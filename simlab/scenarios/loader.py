@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -9,7 +12,7 @@ from simlab.errors import ConfigError
 from simlab.scenarios.catalog import SCENARIOS, get_scenario
 from simlab.sim.scenario import Scenario
 
-__all__ = ["TOML_DIR", "load", "loads"]
+__all__ = ["TOML_DIR", "dumps", "load", "loads", "write_catalogue"]
 
 TOML_DIR = Path(__file__).parent / "toml"
 
@@ -63,3 +66,103 @@ def load(path_or_name: str | Path) -> Scenario:
     from simlab.errors import UnknownNameError
 
     raise UnknownNameError("scenario", name, known)
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key)
+
+
+def _value(value) -> str:
+    """One TOML value, inline (tables inline too); None is left out by the caller."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = [f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    raise ConfigError("value", value, "TOML-able data (numbers, strings, lists, tables)")
+
+
+def _table(path: str, table: dict) -> list[str]:
+    """A table's own entries under ``[path]``, then each nested table as ``[path.key]``."""
+    own = [
+        f"{_key(k)} = {_value(v)}"
+        for k, v in table.items()
+        if v is not None and not isinstance(v, dict)
+    ]
+    out = [f"[{path}]\n" + "\n".join(own)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out.extend(_table(f"{path}.{_key(k)}", v))
+    return out
+
+
+def dumps(scenario: Scenario) -> str:
+    """The scenario as TOML text that `loads` turns back into an equal scenario.
+
+    Scalars first, then one table per component (nested components as sub-tables, those in
+    lists inline) and one array of tables per list of components (monitors, serving faults).
+    Keys whose value is None are left out (every such parameter defaults to None).
+
+    Examples
+    --------
+    >>> from simlab.scenarios import get_scenario
+    >>> s = get_scenario("no_change")
+    >>> loads(dumps(s)) == s
+    True
+    """
+    spec = scenario.to_dict()
+    head, tables, arrays = [], [], []
+    for key, value in spec.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            tables.extend(_table(key, value))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                body = [f"{_key(k)} = {_value(v)}" for k, v in item.items() if v is not None]
+                arrays.append(f"[[{key}]]\n" + "\n".join(body))
+        else:
+            head.append(f"{_key(key)} = {_value(value)}")
+    return "\n\n".join(["\n".join(head), *tables, *arrays]) + "\n"
+
+
+def write_catalogue(directory: str | Path = TOML_DIR) -> list[Path]:
+    """Write every catalogue scenario to ``directory/NAME.toml`` (the shipped TOML files).
+
+    The tests check that the shipped files are exactly what this writes, so after changing
+    the catalogue run ``python -c "from simlab.scenarios import write_catalogue;
+    write_catalogue()"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_catalogue(tempfile.mkdtemp())
+    >>> load(paths[0]) == get_scenario(paths[0].stem)
+    True
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in SCENARIOS.names():
+        path = directory / f"{name}.toml"
+        path.write_text(
+            f"# The catalogue scenario {name!r}, written by write_catalogue().\n"
+            + dumps(get_scenario(name))
+        )
+        out.append(path)
+    return out

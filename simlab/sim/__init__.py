@@ -7,10 +7,11 @@ from simlab.sim.engine import simulate
 from simlab.sim.labels import LabelQueue
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Periodic, Policy
 from simlab.sim.run import RunAccessor, load, save
-from simlab.sim.scenario import Scenario
+from simlab.sim.scenario import CAUSES, Scenario
 from simlab.sim.traffic import TRAFFIC, Bursts, Constant, Diurnal, Traffic
 
 __all__ = [
+    "CAUSES",
     "DELAYS",
     "POLICIES",
     "TRAFFIC",

@@ -11,7 +11,7 @@ import numpy as np
 
 import simlab.feedback  # noqa: F401  (its worlds join the registry that specs name)
 from simlab.decisions import DECISIONS, DecisionRule, Threshold
-from simlab.detectors.base import DETECTORS
+from simlab.detectors.base import DETECTORS, Watches, watches_of
 from simlab.errors import ConfigError
 from simlab.faults.base import ServingFault
 from simlab.models.adapter import MODELS, ModelAdapter
@@ -22,7 +22,19 @@ from simlab.sim.traffic import TRAFFIC, Constant, Traffic
 from simlab.validation import check_int, check_real
 from simlab.world.worlds import WORLDS
 
-__all__ = ["Scenario"]
+__all__ = ["CAUSES", "Scenario"]
+
+#: The root causes a scenario can stand for (the seed's six, plus the null scenarios).
+CAUSES = {
+    "none": "nothing injected (null scenarios: every alarm is a false alarm)",
+    "covariate_shift": "P(X) moves",
+    "label_shift": "P(Y) moves",
+    "concept_drift": "P(Y|X) moves",
+    "upstream": "an upstream data change (schema, units, sensors, nulls, codes, rows)",
+    "skew": "train/serve skew (features computed differently at serving)",
+    "rot": "software rot (numeric precision, defaults, encodings)",
+    "feedback": "a feedback loop (the model's decisions choose its data)",
+}
 
 _FAMILIES = {
     "world": WORLDS,
@@ -82,6 +94,8 @@ class Scenario:
         Calendar time of hour 0 (ISO 8601).
     name, description
         For catalogues and reports.
+    cause
+        The root cause the scenario stands for: one of `CAUSES`, or "" (not said).
 
     Examples
     --------
@@ -110,6 +124,7 @@ class Scenario:
     start: str = "2026-01-05T00:00:00"
     name: str = "custom"
     description: str = ""
+    cause: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "monitors", tuple(self.monitors))
@@ -117,6 +132,10 @@ class Scenario:
         for key in ("horizon_hours", "tick_hours", "train_hours", "tolerance", "window_hours"):
             check_real("Scenario", key, getattr(self, key), low=0.0, open_low=True)
         check_int("Scenario", "train_rows", self.train_rows, 50)
+        if self.cause not in ("", *CAUSES):
+            raise ConfigError(
+                "cause", self.cause, f'"" or one of {sorted(CAUSES)}', owner="Scenario"
+            )
         check_int("Scenario", "min_rows", self.min_rows, 1)
         check_int("Scenario", "n_bins", self.n_bins, 2)
         if self.tick_hours > self.horizon_hours:
@@ -175,8 +194,20 @@ class Scenario:
             )
 
     def monitor_names(self) -> list[str]:
-        """A unique name per monitor: its kind, numbered when a kind repeats."""
-        kinds = [m.name for m in self.monitors]
+        """A unique name per monitor: its kind, numbered when that repeats.
+
+        A monitor of served features is named ``KIND_served``.
+
+        Examples
+        --------
+        >>> from simlab.detectors import PSI
+        >>> from simlab.world import sea
+        >>> Scenario(world=sea(), monitors=(PSI(), PSI(on="served"), PSI())).monitor_names()
+        ['psi_1', 'psi_served', 'psi_2']
+        """
+        kinds = [
+            f"{m.name}_served" if watches_of(m) is Watches.SERVED else m.name for m in self.monitors
+        ]
         return [
             k if kinds.count(k) == 1 else f"{k}_{kinds[: i + 1].count(k)}"
             for i, k in enumerate(kinds)

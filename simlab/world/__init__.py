@@ -24,10 +24,11 @@ from simlab.world.schedules import (
     Seasonal,
     Sequence,
     Sudden,
+    Wander,
 )
 from simlab.world.schema import FeatureSpec, Kind, Schema, Task
 from simlab.world.shifts import SHIFTS, ConceptShift, CovariateShift, LabelShift, Shift
-from simlab.world.worlds import WORLDS, AnticausalWorld, CausalWorld
+from simlab.world.worlds import WORLDS, Ambient, AnticausalWorld, CausalWorld
 
 __all__ = [
     "CONCEPTS",
@@ -36,6 +37,7 @@ __all__ = [
     "SEA",
     "SHIFTS",
     "WORLDS",
+    "Ambient",
     "AnticausalWorld",
     "Block",
     "Categorical",
@@ -63,6 +65,7 @@ __all__ = [
     "Sudden",
     "Task",
     "Uniform",
+    "Wander",
     "World",
     "WorldWrapper",
     "credit",

@@ -26,6 +26,7 @@ __all__ = [
     "Seasonal",
     "Sequence",
     "Sudden",
+    "Wander",
 ]
 
 SCHEDULES: Registry[Schedule] = Registry("schedule")
@@ -344,6 +345,90 @@ class Seasonal(Schedule):
 
     def episodes(self, horizon):
         return [(self.start, math.inf)] if self.start <= horizon else []
+
+
+@SCHEDULES.register("wander")
+class Wander(Schedule):
+    """An autocorrelated wander: a stationary random path, for inputs that drift and return.
+
+    The path is a stationary Gaussian AR(1) process on whole hours, ``z(k+1) = ρ z(k) +
+    sqrt(1 - ρ²) e(k)`` with ``ρ = exp(-1 / correlation_hours)``, mapped to [0, 1] by the
+    normal CDF (so the weight is uniform on [0, 1] at every hour) and joined linearly between
+    hours. It is drawn from its own `seed`, not from the run's: the same path in every run,
+    defined for negative hours too (the training history). Used as normal life (in an
+    `Ambient` world), it makes inputs whose hours are not independent: what a detector that
+    assumes independent rows flags wrongly.
+
+    Parameters
+    ----------
+    correlation_hours
+        How long the path remembers (the AR(1) time constant), > 0.
+    seed
+        The path's own seed.
+
+    Examples
+    --------
+    >>> w = Wander(correlation_hours=24.0)
+    >>> a, b = float(w.weight(0.0)), float(w.weight(1.0))
+    >>> 0.0 <= a <= 1.0, abs(a - b) < 0.2, a == Wander(correlation_hours=24.0).weight(0.0)
+    (True, True, True)
+    """
+
+    blend = "interpolate"
+    _BLOCK = 4096  # hours drawn at a time
+
+    def __init__(self, *, correlation_hours: float = 24.0, seed: int = 0):
+        self.correlation_hours = correlation_hours
+        self.seed = seed
+        check_real("Wander", "correlation_hours", correlation_hours, low=0.0, open_low=True)
+        check_int("Wander", "seed", seed, 0)
+        self._paths = None
+
+    def _grow(self, side: int, need: int) -> np.ndarray:
+        """The path on hours 0, 1, ... (side 0) or 0, -1, ... (side 1), at least `need` long."""
+        from scipy.signal import lfilter
+
+        if self._paths is None:
+            z0 = np.random.default_rng([self.seed, 0]).standard_normal()
+            self._paths = [np.array([z0]), np.array([z0])]
+        path = self._paths[side]
+        rho = math.exp(-1.0 / self.correlation_hours)
+        while path.size < need:  # fixed blocks, each from its own seed: one path whatever asks
+            block = (path.size - 1) // self._BLOCK
+            g = np.random.default_rng([self.seed, 1 + side, block])
+            e = g.standard_normal(self._BLOCK) * math.sqrt(1.0 - rho * rho)
+            more, _ = lfilter([1.0], [1.0, -rho], e, zi=[rho * path[-1]])
+            self._paths[side] = path = np.concatenate([path, more])
+        return path
+
+    def _z(self, k: np.ndarray) -> np.ndarray:
+        k = k.astype(np.int64)
+        out = np.empty(k.shape)
+        pos = k >= 0
+        if pos.any():
+            out[pos] = self._grow(0, int(k[pos].max()) + 1)[k[pos]]
+        if (~pos).any():
+            out[~pos] = self._grow(1, int(-k[~pos].min()) + 1)[-k[~pos]]
+        return out
+
+    def weight(self, t):
+        from scipy.special import ndtr
+
+        t = np.asarray(t, dtype=float)
+        finite = np.isfinite(t)
+        x = np.where(finite, t, 0.0)
+        k = np.floor(x)
+        frac = x - k
+        z = (1.0 - frac) * self._z(k) + frac * self._z(k + 1)
+        return _out(np.where(finite, ndtr(z), 0.5))
+
+    def episodes(self, horizon):
+        return [(0.0, math.inf)] if horizon >= 0.0 else []  # wandering from the start
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_paths"] = None  # redrawn on demand: the same path from the same seed
+        return state
 
 
 @SCHEDULES.register("sequence")

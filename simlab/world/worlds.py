@@ -14,12 +14,13 @@ from simlab.registry import Registry
 from simlab.rng import Rngs
 from simlab.validation import check_real
 from simlab.world._blend import cache_of, recall, without_cache
+from simlab.world.base import WorldWrapper
 from simlab.world.concepts import Concept, _ConceptStack
 from simlab.world.covariates import Block
 from simlab.world.schema import Kind, Schema, Task
 from simlab.world.shifts import ConceptShift, CovariateShift, LabelShift, Shift
 
-__all__ = ["WORLDS", "AnticausalWorld", "CausalWorld"]
+__all__ = ["WORLDS", "Ambient", "AnticausalWorld", "CausalWorld"]
 
 WORLDS: Registry = Registry("world")
 
@@ -527,3 +528,31 @@ class AnticausalWorld(_Synthetic):
             if spec.kind is not Kind.NUMERIC:
                 cols[spec.name] = cols[spec.name].astype(str)
         return Batch(t=t, columns={k: cols[k] for k in self.schema.names}, y=y)
+
+
+@WORLDS.register("ambient")
+class Ambient(WorldWrapper):
+    """A world whose changes are part of normal life: it draws the same rows, injects nothing.
+
+    The inner world's shifts still move its rows (a daily cycle, an autocorrelated wander),
+    but none of them is an injected change: `events` is empty, so every alarm on such a
+    world is a false alarm. This is the null twin for detectors that assume independent,
+    identically distributed rows.
+
+    Parameters
+    ----------
+    world
+        The world whose shifts are normal life.
+
+    Examples
+    --------
+    >>> from simlab.world import CovariateShift, Seasonal, logistic
+    >>> daily = CovariateShift(features=("x0",), mean=1.0, schedule=Seasonal(period=24.0))
+    >>> w = Ambient(world=logistic(n_features=2, shifts=(daily,)))
+    >>> w.events(), len(w.world.events())
+    ([], 1)
+    """
+
+    def events(self, horizon: float = math.inf) -> list[Event]:
+        """Nothing is injected."""
+        return []
