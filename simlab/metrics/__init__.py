@@ -9,6 +9,7 @@ from __future__ import annotations
 from simlab.metrics.degradation import degradation, label_gap, optimism
 from simlab.metrics.detection import (
     CHANGE_KINDS,
+    blamed_right,
     detection_delay,
     evaluate,
     false_alarm_rate,
@@ -23,6 +24,7 @@ from simlab.metrics.detection import (
 
 __all__ = [
     "CHANGE_KINDS",
+    "blamed_right",
     "degradation",
     "detection_delay",
     "evaluate",

@@ -22,6 +22,7 @@ from simlab.metrics.degradation import _drop_scalar_coords, _metric_name, _short
 
 __all__ = [
     "CHANGE_KINDS",
+    "blamed_right",
     "detection_delay",
     "evaluate",
     "false_alarm_rate",
@@ -349,6 +350,59 @@ def missed(run: xr.Dataset) -> xr.DataArray:
     return out.assign_attrs(long_name="missed change", units="1").rename("missed")
 
 
+def changed_features(run: xr.Dataset) -> list[str]:
+    """The features the Run's injected changes name (in the order of the Run's features)."""
+    import json
+
+    names: set[str] = set()
+    for kind, detail in zip(run["event_kind"].values, run["event_detail"].values, strict=True):
+        if str(kind) in CHANGE_KINDS:
+            names.update(json.loads(str(detail)).get("features", []))
+    return [str(f) for f in run["feature"].values if str(f) in names]
+
+
+def blamed_right(run: xr.Dataset) -> xr.DataArray:
+    """Whether each detector, at its first alarm after onset, blamed a feature the change touched.
+
+    1.0 if the columns it blamed at that tick include one that an injected change names
+    (a fault's column, a covariate shift's features), 0.0 if it blamed only others or none,
+    ``nan`` if it never alarmed after onset or the changes name no feature (a concept drift).
+    What a team looks at first decides how fast a broken pipeline is found.
+
+    Parameters
+    ----------
+    run
+        A Run.
+
+    Returns
+    -------
+    xarray.DataArray
+        Float on ``detector``.
+
+    Examples
+    --------
+    >>> from simlab.testing._runs import make_run
+    >>> run = make_run(onset_hours=100.0, change_kind="fault", detectors={"dq": [110.0]})
+    >>> float(blamed_right(run).sel(detector="dq"))  # make_run's fault names no feature
+    nan
+    """
+    first = first_alarm(run)
+    touched = changed_features(run)
+    out = xr.full_like(first, np.nan, dtype=float)
+    if not touched or run.sizes.get("detector", 0) == 0:
+        return out.assign_attrs(long_name="blamed the changed feature", units="1").rename(
+            "blamed_right"
+        )
+    blamed = run["blamed"].sel(feature=touched).any("feature")
+    for d in run["detector"].values:  # one look-up per detector, not per row
+        when = first.sel(detector=d).values
+        if not np.isnat(when):
+            out.loc[{"detector": d}] = float(blamed.sel(detector=d, time=when))
+    return out.assign_attrs(long_name="blamed the changed feature", units="1").rename(
+        "blamed_right"
+    )
+
+
 def evaluate(
     run: xr.Dataset, *, metric: str | None = None, tolerance: float | None = None
 ) -> xr.Dataset:
@@ -367,9 +421,9 @@ def evaluate(
         Scalars ``onset``, ``harm``, ``label_alarm`` (``datetime64[ns]``, ``NaT`` if they never
         happen) and ``is_benign`` (a change without harm); on ``detector`` (with the Run's
         detector coordinates): ``first_alarm``, ``delay_hours``, ``lead_hours``,
-        ``false_alarms``, ``false_alarm_rate`` and ``missed``. Attrs: the ``metric`` and
-        ``tolerance`` used, and the Run's ``scenario`` and ``seed``. Concatenating these along
-        ``seed`` or ``scenario`` gives a bench table.
+        ``false_alarms``, ``false_alarm_rate``, ``missed`` and ``blamed_right``. Attrs: the
+        ``metric`` and ``tolerance`` used, and the Run's ``scenario`` and ``seed``.
+        Concatenating these along ``seed`` or ``scenario`` gives a bench table.
 
     Examples
     --------
@@ -404,6 +458,7 @@ def evaluate(
             "false_alarms": false_alarms(run),
             "false_alarm_rate": false_alarm_rate(run),
             "missed": missed(run),
+            "blamed_right": blamed_right(run),
         }
     )
     attrs = {"metric": name, "tolerance": tol}
