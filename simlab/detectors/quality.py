@@ -310,10 +310,10 @@ class NullRate(BaseDetector):
               \frac{B(j + r + 1,\ m − j + n − r + 1)}{B(r + 1,\ n − r + 1)},
 
     which takes into account that the reference's share is itself estimated (with no
-    nulls among 5,000 reference rows, four in a window of 1,000 are unusual; one is
-    not). It is exact in small counts, where a normal approximation fires far too
-    often, and its false-alarm rates are within about five percent of those of Fisher's
-    one-sided exact test. The rate per tick stays under α: tests/test_quality.py
+    nulls among 5,000 reference rows, three in a window of 1,000 alarm at level 0.01;
+    one does not). It needs no normal approximation, so it holds in small counts, where
+    one fires far too often, and its false-alarm rates are within about five percent of
+    those of Fisher's one-sided exact test. The rate per tick stays under α: tests/test_quality.py
     computes it exactly, summing over the binomial laws of both counts, for missing
     rates from 0.0002 to 0.3, windows of 100 to 1,000 rows and references of 1,000 to
     5,000 (at most about 0.9 α; far less at the smallest rates, where the counts are
