@@ -9,7 +9,10 @@ hits them alike; the figure is the best round (the minimum is robust to that loa
 µs per tick and in seconds per simulated year (8,760 ticks).
 
 The same rounds time ``np.sort`` of one tick's 10 × 1,000 values, so that the ratios
-("KS = 4.1× one sort of the tick") can be compared across machines.
+("KS = 4.1× one sort of the tick") can be compared across machines. The data-quality
+monitors are timed on the same ticks, except `UnseenCategories`, which needs categorical
+columns: it watches the same values cut into 8 string categories per feature. A tree
+given to ``--against`` that lacks them shows "-" in their rows.
 
 ``--against PATH`` times a second simlab source tree on the same workload: PATH is the
 directory that holds its ``simlab`` package (``git worktree add PATH <commit>``, or
@@ -56,7 +59,16 @@ TARGETS_US = {
     "ScorePSI": None,
     "WindowedMetric": None,
     "KS, 5,000-row reference": None,
+    "SchemaCheck": None,
+    "NullRate": None,
+    "RangeCheck": None,
+    "UnseenCategories (strings)": None,
+    "Cardinality": None,
 }
+
+#: The string categories `UnseenCategories` watches: each value's octile of N(0, 1).
+CATEGORIES = np.array(list("abcdefgh"))
+OCTILES = np.array([-1.15035, -0.67449, -0.31864, 0.0, 0.31864, 0.67449, 1.15035])
 
 
 def make_view(rng: np.random.Generator, n: int, t: float = 0.0) -> View:
@@ -77,6 +89,36 @@ def make_stream(
     rows = rng.poisson(TICK_ROWS, N_TICKS) if ragged else np.full(N_TICKS, TICK_ROWS)
     views = [make_view(rng, int(n), t=float(i + 1)) for i, n in enumerate(rows)]
     return reference, views
+
+
+def as_categories(view: View) -> View:
+    """The view's features cut into 8 string categories each (their octiles)."""
+    columns = {f: CATEGORIES[np.searchsorted(OCTILES, x)] for f, x in view.columns.items()}
+    return View(t=view.t, columns=columns)
+
+
+def quality_jobs(reference: View, views: list[View]) -> dict[str, Callable[[], float]]:
+    """The data-quality monitors' jobs; none if this simlab tree does not have them."""
+    try:
+        from simlab.detectors import (
+            Cardinality,
+            NullRate,
+            RangeCheck,
+            SchemaCheck,
+            UnseenCategories,
+        )
+    except ImportError:
+        return {}
+    strings = [as_categories(v) for v in views]
+    return {
+        "SchemaCheck": detector_run(SchemaCheck, reference, views),
+        "NullRate": detector_run(lambda: NullRate(window_size=WINDOW), reference, views),
+        "RangeCheck": detector_run(lambda: RangeCheck(window_size=WINDOW), reference, views),
+        "UnseenCategories (strings)": detector_run(
+            lambda: UnseenCategories(window_size=WINDOW), as_categories(reference), strings
+        ),
+        "Cardinality": detector_run(lambda: Cardinality(window_size=WINDOW), reference, views),
+    }
 
 
 def timed(code: Callable, inputs: list) -> Callable[[], float]:
@@ -114,6 +156,7 @@ def jobs(ragged: bool = False) -> dict[str, Callable[[], float]]:
             lambda: WindowedMetric(window_size=WINDOW), reference, views
         ),
         "KS, 5,000-row reference": detector_run(lambda: KS(window_size=WINDOW), large, views),
+        **quality_jobs(reference, views),
     }
 
 
@@ -160,8 +203,8 @@ def table(here: dict[str, float], there: dict[str, float] | None = None) -> None
     for name, (us, target) in rows.items():
         line = f"{name:<26}{us:>9.1f}{us / sort_us:>8.1f}×{us * TICKS_PER_YEAR / 1e6:>9.2f}"
         if there is not None:
-            old = sum(there[k] for k in ENGINE) if name not in there else there[name]
-            line += f"{old:>10.1f}{old / us:>9.2f}×"
+            old = sum(there[k] for k in ENGINE) if name not in here else there.get(name)
+            line += f"{'-':>10}{'-':>10}" if old is None else f"{old:>10.1f}{old / us:>9.2f}×"
         if target is not None:
             line += f"  <= {target:.0f} µs " + ("ok" if us <= target else "MISSED")
         print(line)

@@ -5,6 +5,13 @@ from __future__ import annotations
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
 from simlab.detectors.features import KS, PSI
 from simlab.detectors.performance import WindowedMetric
+from simlab.detectors.quality import (
+    Cardinality,
+    NullRate,
+    RangeCheck,
+    SchemaCheck,
+    UnseenCategories,
+)
 from simlab.detectors.scores import ScorePSI
 
 __all__ = [
@@ -12,9 +19,14 @@ __all__ = [
     "KS",
     "PSI",
     "BaseDetector",
+    "Cardinality",
     "Detector",
+    "NullRate",
+    "RangeCheck",
+    "SchemaCheck",
     "ScorePSI",
     "Tags",
+    "UnseenCategories",
     "Verdict",
     "View",
     "Watches",

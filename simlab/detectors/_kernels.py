@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import betaln, gammaln
 
 from simlab.errors import ConfigError
 from simlab.validation import check_int, check_real
@@ -29,6 +30,7 @@ __all__ = [
     "KSDistance",
     "NumericBinner",
     "Ring",
+    "betabinom_critical",
     "bincount_2d",
     "check_features",
     "check_int",
@@ -37,6 +39,7 @@ __all__ = [
     "ks_critical",
     "ks_from_codes",
     "ks_from_counts",
+    "missing_mask",
     "psi",
     "psi_from_counts",
 ]
@@ -58,6 +61,34 @@ def is_numeric(values: np.ndarray) -> bool:
     (True, False)
     """
     return np.asarray(values).dtype.kind in "biuf"
+
+
+def missing_mask(values) -> np.ndarray:
+    """True where a value is missing: NaN, None, NaT, or the empty string.
+
+    Integer and boolean columns have no missing values; a float column's are its NaN;
+    a string column's are its empty strings; an object column's are None, NaN and "".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> missing_mask(np.array([1.0, np.nan])).tolist()
+    [False, True]
+    >>> missing_mask(np.array(["a", "", None, float("nan")], dtype=object)).tolist()
+    [False, True, True, True]
+    """
+    a = np.asarray(values)
+    kind = a.dtype.kind
+    if kind in "fc":
+        return np.isnan(a)
+    if kind in "US":
+        return a == a.dtype.type()
+    if kind in "mM":
+        return np.isnat(a)
+    if kind == "O":
+        missing = np.equal(a, None) | np.not_equal(a, a) | np.equal(a, "")
+        return np.asarray(missing, dtype=bool)
+    return np.zeros(a.shape, dtype=bool)
 
 
 def _as_float(values) -> np.ndarray:
@@ -889,6 +920,43 @@ def ks_from_codes(
         return np.full(k, np.nan), np.zeros(k, dtype=np.int64)
     counts = bincount_2d(np.ascontiguousarray(codes.T), nan_code + 1)
     return ks_from_counts(counts, table[:, : nan_code + 1, 0])
+
+
+def betabinom_critical(m: int, a, b, level: float) -> np.ndarray:
+    """Smallest ``k`` with ``P(X >= k) <= level``, ``X ~ BetaBinomial(m, a, b)``, per ``(a, b)``.
+
+    The critical count of a one-sided test whose null law of a count out of `m` is
+    beta-binomial: the count alarms at ``k >= critical``. Returns ``m + 1`` (never) where
+    no count is that unlikely, or where ``a`` or ``b`` is nan. The upper tail is summed
+    from the top (``m``) down, so it is accurate where it is small.
+
+    Parameters
+    ----------
+    m
+        Trials (the window's values), ``>= 0``.
+    a, b
+        The beta law's shapes, one per test (positive; nan: untestable).
+    level
+        The largest tail probability that alarms.
+
+    Examples
+    --------
+    The window of 20 rows of a column whose reference had 0 missing values in 100 rows
+    (``a = 0 + 1``, ``b = 100 + 1``): 2 missing values alarm at level 0.05, 1 does not.
+
+    >>> import numpy as np
+    >>> betabinom_critical(20, np.array([1.0]), np.array([101.0]), 0.05).tolist()
+    [2]
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 1)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 1)
+    k = np.arange(m + 1, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        log_pmf = gammaln(m + 1.0) - gammaln(k + 1.0) - gammaln(m - k + 1.0)
+        log_pmf = log_pmf + betaln(k + a, m - k + b) - betaln(a, b)
+        tail = np.cumsum(np.exp(log_pmf)[:, ::-1], axis=1)[:, ::-1]
+    over = tail <= level  # tails only shrink with k: False, then True
+    return np.where(over.any(axis=1), over.argmax(axis=1), m + 1)
 
 
 def ks_critical(alpha: float, n: np.ndarray, m: np.ndarray) -> np.ndarray:
