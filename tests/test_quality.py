@@ -593,7 +593,7 @@ def test_in_the_engine_a_dropped_column_is_blamed_upstream_and_its_fallback_serv
     alarm = run.alarm.values
     blamed = run.blamed.sel(feature=["x0", "x1", "x2"]).values
     names = list(run.detector.values)
-    assert names == ["schema_1", "null_rate", "range", "schema_2", "cardinality"]
+    assert names == ["schema", "null_rate", "range", "schema_served", "cardinality_served"]
     # upstream: x0 is gone from hour 40 on, and only x0 is blamed
     for j in (0, 1):
         assert not alarm[:40, j].any()

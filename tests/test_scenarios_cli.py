@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -141,7 +142,7 @@ def test_demo_story_holds(tmp_path, capsys):
     """The headline: input and score monitors lead the labels on covariate shift only."""
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "4 of 4 label-free monitors stayed silent" in out
+    assert re.search(r"(\d+) of \1 label-free monitors stayed silent", out)
     assert "The same harm twice" in out
     cov = simlab.load(tmp_path / "covariate_extrapolation" / "run.nc")
     report = simlab.evaluate(cov)

@@ -127,8 +127,13 @@ class BaseDetector(Component):
 
     @property
     def watches(self) -> Watches:
-        """What this instance watches: `Watches.SERVED` for a feature monitor ``on="served"``."""
-        if self.tags.watches is Watches.FEATURES and getattr(self, "on", "upstream") == "served":
+        """What this instance watches: `Watches.SERVED` for a column monitor ``on="served"``.
+
+        Feature and data-quality monitors read columns; ``on="served"`` points them at the
+        model's served features instead of the upstream columns.
+        """
+        columns = self.tags.watches in (Watches.FEATURES, Watches.QUALITY)
+        if columns and getattr(self, "on", "upstream") == "served":
             return Watches.SERVED
         return self.tags.watches
 

@@ -41,15 +41,6 @@ _H1_REASON = (
 )
 
 
-def _watches(self) -> Watches:
-    """What this instance watches: the served features ``on="served"``, else `Watches.QUALITY`.
-
-    The engine fits and feeds a monitor that watches `Watches.SERVED` with the served
-    features and every other one with the upstream columns.
-    """
-    return Watches.SERVED if self.on == "served" else Watches.QUALITY
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -215,7 +206,6 @@ class SchemaCheck(BaseDetector):
     """
 
     tags: ClassVar[Tags] = _TAGS
-    watches = property(_watches)
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(self, *, features: tuple[str, ...] | None = None, on: str = "upstream"):
@@ -349,7 +339,6 @@ class NullRate(BaseDetector):
     """
 
     tags: ClassVar[Tags] = _TAGS
-    watches = property(_watches)
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -493,7 +482,6 @@ class RangeCheck(BaseDetector):
     """
 
     tags: ClassVar[Tags] = _TAGS
-    watches = property(_watches)
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -671,7 +659,6 @@ class UnseenCategories(BaseDetector):
     """
 
     tags: ClassVar[Tags] = _TAGS
-    watches = property(_watches)
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -878,7 +865,6 @@ class Cardinality(BaseDetector):
     """
 
     tags: ClassVar[Tags] = _TAGS
-    watches = property(_watches)
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(

@@ -12,7 +12,17 @@ from __future__ import annotations
 import math
 
 from simlab.decisions import TopShare
-from simlab.detectors import KS, PSI, ScorePSI, WindowedMetric
+from simlab.detectors import (
+    KS,
+    PSI,
+    Cardinality,
+    NullRate,
+    RangeCheck,
+    SchemaCheck,
+    ScorePSI,
+    UnseenCategories,
+    WindowedMetric,
+)
 from simlab.faults import (
     Calibration,
     CategoryRemap,
@@ -61,20 +71,29 @@ ONSET = 3 * WEEK
 ALWAYS = -1e5  # a start before any history: a property of the world, not a change
 
 
-def _monitors(numeric=None):
+def _monitors(numeric=None, *, codes: bool = False):
     """One monitor of each kind, at settings a careful team would use.
 
     KS tests every tick, so its per-tick level is 0.001 (about one false alarm in six weeks
     of hourly ticks); the labels monitor averages 5,000 labels so its noise (SE about 0.006)
     sits well inside the 0.05 tolerance. The second PSI watches the served features. KS tests
-    the `numeric` columns (all, when None: a world with codes must list its numbers).
+    the `numeric` columns (all, when None: a world with codes must list its numbers). The
+    data-quality checks test at 0.001 a tick too; the cardinality check alarms when a column's
+    distinct values fall or rise by a quarter (a merged code, a stuck sensor); a world with
+    `codes` also has its unseen codes checked.
     """
+    unseen = (UnseenCategories(),) if codes else ()
     return (
         PSI(),
         KS(alpha=0.001, features=numeric),
         ScorePSI(),
         WindowedMetric(window_size=5000, min_samples=1000),
         PSI(on="served"),
+        SchemaCheck(),
+        NullRate(alpha=0.001),
+        RangeCheck(alpha=0.001, features=numeric),
+        *unseen,
+        Cardinality(ratio=1.25),
     )
 
 
@@ -473,7 +492,7 @@ def _upstream(name: str, fault, description: str, *, coded: bool = False, **over
     world = _coded_world() if coded else _curved_world()
     if coded:
         overrides.setdefault("model", _TREE)
-        overrides.setdefault("monitors", _monitors(_CODED_NUMBERS))
+        overrides.setdefault("monitors", _monitors(_CODED_NUMBERS, codes=True))
     return _base(
         Faulted(world=world, fault=fault, start=ONSET),
         name=name,
@@ -730,7 +749,7 @@ def rot_category_encoding() -> Scenario:
         "After an upgrade the region encoding is reordered: the model reads each region's "
         "column for another's.",
         model=_TREE,
-        monitors=_monitors(_CODED_NUMBERS),
+        monitors=_monitors(_CODED_NUMBERS, codes=True),
     )
 
 
