@@ -328,3 +328,58 @@ def test_faults_in_sequence_compose():
     b = world.sample(100, 6.0, 0)
     assert np.isnan(b.columns["a"]).all()
     assert repr(world).startswith("Faulted[null_spike]<Faulted[unit_change]<")
+
+
+# --------------------------------------------------------------------------- blame (catalogue)
+
+# Upstream scenarios whose fault a data check can see (schema, type, range, nulls, codes,
+# cardinality). Not here: reordered columns, duplicates and late rows touch no column, and a
+# time-zone shift of a uniformly spread hour moves no distribution at all (every value stays
+# in the domain and equally likely): no label-free check can see it, only the labels.
+_DQ = ("schema", "null_rate", "range", "unseen_categories", "cardinality")
+_VISIBLE = [
+    "upstream_calibration",
+    "upstream_category_remap",
+    "upstream_drop_column",
+    "upstream_null_by_value",
+    "upstream_null_spike",
+    "upstream_rename_column",
+    "upstream_sensor_drift",
+    "upstream_stuck_sensor",
+    "upstream_truncation",
+    "upstream_type_change",
+    "upstream_unit_change",
+]
+
+
+def test_the_list_of_visible_upstream_faults_is_complete():
+    from simlab.scenarios import scenario_names
+
+    invisible = {
+        "upstream_reorder_columns",
+        "upstream_duplicates",
+        "upstream_late_rows",
+        "upstream_time_zone",
+    }
+    assert set(scenario_names("upstream")) == set(_VISIBLE) | invisible
+
+
+@pytest.mark.parametrize("name", _VISIBLE)
+def test_a_data_quality_monitor_blames_the_faulted_column(name):
+    from simlab.metrics import blamed_right, first_alarm, onset
+    from simlab.scenarios import get_scenario
+
+    s = get_scenario(name)
+    start = 3 * 168.0
+    run = simulate(
+        s.replace(horizon_hours=start + 4 * 24.0, traffic=Constant(rate_per_hour=300.0)), seed=0
+    )
+    dq = [d for d in run.detector.values.tolist() if d in _DQ]
+    quiet = run.alarm.sel(detector=dq).isel(time=slice(0, int(start)))
+    assert not bool(quiet.any()), "a data check alarmed before the fault"
+    right = blamed_right(run).sel(detector=dq)
+    assert float(right.max()) == 1.0, f"no data check blamed the faulted column: {right.values}"
+    # and the first data check to alarm did so within two days of the fault (a sensor's gain
+    # creeping in over a week takes the longest: its tails leave the range after about 40 h)
+    delay = (first_alarm(run).sel(detector=dq) - onset(run)) / np.timedelta64(1, "h")
+    assert float(delay.min()) <= 48.0
