@@ -264,6 +264,25 @@ def test_duplicated_rows_show_in_row_counts_label_joins_and_monitor_windows(clea
     assert labels == served
 
 
+def test_duplicated_rows_reach_the_monitors_windows():
+    from simlab.detectors import Cardinality
+
+    world = Faulted(world=numeric_world(), fault=DuplicateRows(share=0.5), start=ONSET)
+    s = Scenario(
+        world=world,
+        monitors=(Cardinality(ratio=1.25),),
+        traffic=Constant(rate_per_hour=400.0),
+        delay=FixedDelay(hours=1.0),
+        horizon_hours=HORIZON,
+        train_rows=5000,
+    )
+    alarm = simulate(s, seed=0).alarm.sel(detector="cardinality")
+    # a window of copies holds a third fewer distinct values than rows: the cardinality check
+    # sees it (the count it expects is the window's size, for values that never repeat)
+    assert not bool(alarm.isel(time=slice(0, int(ONSET))).any())
+    assert bool(alarm.isel(time=slice(int(ONSET) + 3, None)).all())
+
+
 def test_late_rows_arrive_later_with_stale_features():
     world = fault_test_world()
     late = Faulted(world=world, fault=LateRows(share=0.3, lag_hours=5.0), start=10.0, end=30.0)

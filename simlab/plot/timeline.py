@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from simlab.errors import ConfigError
 from simlab.metrics.degradation import _metric_name
 from simlab.metrics.detection import (
     CHANGE_KINDS,
@@ -109,7 +110,13 @@ def _mark_changes(ax: Axes, run: xr.Dataset, *, label: bool) -> list:
     return handles
 
 
-def timeline(run: xr.Dataset, *, metric: str | None = None, ax: Axes | None = None) -> Axes:
+def timeline(
+    run: xr.Dataset,
+    *,
+    metric: str | None = None,
+    ax: Axes | None = None,
+    detectors: list[str] | None = None,
+) -> Axes:
     """Offline, true and observed metric over time, with changes, alarms, harm and lead time.
 
     Draws the offline metric on the Run's reference split (dashed), the true metric and the
@@ -127,6 +134,9 @@ def timeline(run: xr.Dataset, *, metric: str | None = None, ax: Axes | None = No
         Which metric; defaults to the Run's ``primary_metric``.
     ax
         Axes to draw on; a new figure's axes if ``None``.
+    detectors
+        The detectors whose first alarm is marked (all if ``None``; ``[]`` for none). The
+        lead-time arrow is drawn for the best of them.
 
     Returns
     -------
@@ -155,8 +165,14 @@ def timeline(run: xr.Dataset, *, metric: str | None = None, ax: Axes | None = No
     handles = _mark_changes(ax, run, label=True)
 
     strip = ax.get_xaxis_transform()
-    first = first_alarm(run)
-    for i, det in enumerate(run["detector"].values.astype(str).tolist()):
+    names = run["detector"].values.astype(str).tolist()
+    if detectors is not None:
+        unknown = [d for d in detectors if d not in names]
+        if unknown:
+            raise ConfigError("detectors", unknown, f"names among {names}", owner="timeline")
+        names = list(detectors)
+    first = first_alarm(run).sel(detector=names)
+    for i, det in enumerate(names):
         colour = f"C{(i + 4) % 10}"
         when = first.sel(detector=det).values
         if np.isnat(when):
@@ -174,7 +190,7 @@ def timeline(run: xr.Dataset, *, metric: str | None = None, ax: Axes | None = No
     if not np.isnat(label):
         ax.axvline(_num(label), color="tab:olive", ls="-.", lw=1.5, label="label alarm")
 
-    lead = lead_time(run, metric=name)
+    lead = lead_time(run, metric=name).sel(detector=names)
     if lead.size and bool(lead.notnull().any()):
         best = lead.fillna(-np.inf).argmax("detector")
         hours = float(lead.isel(detector=best))
