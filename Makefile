@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/simlab demo --out out/demo
+	$(BIN)/simlab demo --out out/demo --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,9 +1,14 @@
-"""The ``simlab`` command: list, show, run and demo - parsing and printing only."""
+"""The ``simlab`` command: list, show, run and demo - parsing and printing only.
+
+Every failure is one line naming what to fix (``--debug`` shows the traceback); Ctrl-C ends
+a run at once with status 130, leaving any earlier ``run.nc`` as it was.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -56,14 +61,32 @@ def _when(run, value) -> str:
 def summary(run, report) -> str:
     """A plain-text table of one run's detection results."""
     no_change = bool(np.isnat(report.onset.values))
-    benign = not no_change and bool(np.isnat(report.harm.values))
+    min_rows = int(run.attrs.get("min_rows", 0))
+    judged = bool(report.harm_judged)
+    benign = bool(report.is_benign)
+    notes = []
+    if no_change:
+        notes.append("no change: every alarm is a false alarm")
+    if not judged:
+        notes.append(
+            f"harm not judged: the largest window held {int(report.largest_true_window):,} "
+            f"rows, min_rows is {min_rows:,}"
+        )
+    elif not bool(report.label_judged):
+        notes.append(
+            "label alarm not judged: the largest window of labels held "
+            f"{int(report.largest_observed_window):,}, min_rows is {min_rows:,}"
+        )
+    if benign:
+        notes.append("benign: the change never did harm")
     lines = [
         f"scenario  {run.attrs.get('scenario_name', '?')}  (seed {run.attrs['seed']}, "
         f"{int(run.n_rows.sum()):,} rows over {_hours_text(run.attrs['horizon_hours'])})",
-        f"onset {_when(run, report.onset.values)}   harm {_when(run, report.harm.values)}   "
-        f"label alarm {_when(run, report.label_alarm.values)}"
-        + ("   (no change: every alarm is a false alarm)" if no_change else "")
-        + ("   (benign: the change never did harm)" if benign else ""),
+        f"onset {_when(run, report.onset.values)}   "
+        f"harm {_when(run, report.harm.values) if judged else 'not judged'}   "
+        f"label alarm "
+        f"{_when(run, report.label_alarm.values) if report.label_judged else 'not judged'}"
+        + "".join(f"   ({note})" for note in notes),
     ]
     metric = run.attrs["primary_metric"]
     higher = bool(run.higher_is_better.sel(metric=metric))
@@ -137,7 +160,36 @@ def _cmd_show(args) -> int:
     return 0
 
 
-def _run_one(name: str, *, seed: int, out: Path, quiet: bool):
+def _prepare_out(out: Path, *, force: bool) -> None:
+    """Check the output folder before anything runs: a folder, writable, not holding a run.
+
+    An earlier run in the folder is not replaced unless `force` (each run its own folder is
+    the user's choice of ``--out``; replacing one is a decision, not an accident).
+    """
+    from simlab.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", str(out), "a folder (a file is there)")
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError("--out", str(out), f"a folder path ({ancestor} is a file)")
+    earlier = [p.name for p in (out / "run.nc", out / "timeline.png") if p.exists()]
+    if earlier and not force:
+        raise ConfigError(
+            "--out", str(out), f"a folder without an earlier run (it has {earlier}; add --force)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".simlab-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError("--out", str(out), f"a writable folder ({err.strerror or err})") from None
+
+
+def _run_one(name: str, *, seed: int, out: Path, quiet: bool, force: bool, budget=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,9 +201,14 @@ def _run_one(name: str, *, seed: int, out: Path, quiet: bool):
     from simlab.sim import save, simulate
 
     scenario = load(name)
-    run = simulate(scenario, seed=seed, progress=_Progress(scenario.name, quiet=quiet))
+    _prepare_out(out, force=force)
+    run = simulate(
+        scenario,
+        seed=seed,
+        progress=_Progress(scenario.name, quiet=quiet),
+        memory_budget=None if budget is None else budget * 1e9,
+    )
     report = evaluate(run)
-    out.mkdir(parents=True, exist_ok=True)
     save(run, out / "run.nc")
     fig = run_figure(run)
     fig.savefig(out / "timeline.png", dpi=110, bbox_inches="tight")
@@ -161,7 +218,14 @@ def _run_one(name: str, *, seed: int, out: Path, quiet: bool):
 
 def _cmd_run(args) -> int:
     out = Path(args.out)
-    run, report = _run_one(args.scenario, seed=args.seed, out=out, quiet=args.quiet)
+    run, report = _run_one(
+        args.scenario,
+        seed=args.seed,
+        out=out,
+        quiet=args.quiet,
+        force=args.force,
+        budget=args.memory_budget,
+    )
     print(summary(run, report))
     print(f"\nwrote {out / 'run.nc'} and {out / 'timeline.png'}")
     return 0
@@ -172,7 +236,9 @@ def _cmd_demo(args) -> int:
     print("simlab demo: one world, a two-week label delay, two ways to degrade.\n")
     stories = []
     for name in ("covariate_extrapolation", "silent_concept_drift"):
-        run, report = _run_one(name, seed=args.seed, out=out / name, quiet=args.quiet)
+        run, report = _run_one(
+            name, seed=args.seed, out=out / name, quiet=args.quiet, force=args.force
+        )
         print(summary(run, report))
         print()
         stories.append((name, run, report))
@@ -222,6 +288,7 @@ def _cmd_demo(args) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simlab", description=__doc__.split("\n")[0])
+    p.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="list the scenario catalogue: name, root cause, what")
     listing.add_argument("--cause", help="only this root cause (covariate_shift, upstream, ...)")
@@ -237,6 +304,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default="out/run", help="output folder (default: out/run)")
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument("--force", action="store_true", help="replace an earlier run in --out")
+    run.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="GB",
+        help="refuse plans estimated above this (default: half of this machine's memory)",
+    )
     run.set_defaults(func=_cmd_run)
     demo = sub.add_parser(
         "demo", help="the headline story: covariate shift vs silent concept drift"
@@ -244,6 +318,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="out/demo")
     demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--force", action="store_true", help="replace an earlier demo in --out")
     demo.set_defaults(func=_cmd_demo)
     return p
 
@@ -263,9 +338,24 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("\nsimlab: interrupted (nothing half-written was kept)", file=sys.stderr)
+        return 130
     except SimlabError as err:
+        if args.debug:
+            raise
         print(f"simlab: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a failure simlab did not foresee: one line, the rest on --debug
+        if args.debug:
+            raise
+        print(
+            f"simlab: error: {type(err).__name__}: {err} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

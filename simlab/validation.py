@@ -8,7 +8,24 @@ import numpy as np
 
 from simlab.errors import ConfigError
 
-__all__ = ["check_int", "check_real"]
+__all__ = ["check_bool", "check_int", "check_real"]
+
+
+def check_bool(owner: str | None, key: str, value) -> bool:
+    """Return `value` if it is a bool (``true``/``false`` in TOML), else raise `ConfigError`.
+
+    A string such as ``"false"`` is refused: it would be truthy.
+
+    Examples
+    --------
+    >>> check_bool("Constant", "poisson", "false")
+    Traceback (most recent call last):
+    ...
+    simlab.errors.ConfigError: Constant: poisson='false' is not allowed; expected true or false
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ConfigError(key, value, "true or false", owner=owner)
 
 
 def check_int(owner: str | None, key: str, value, low: int, high: int | None = None) -> int:

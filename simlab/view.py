@@ -71,8 +71,15 @@ class View:
         if (self.labels is None) != (self.label_scores is None) or (
             self.labels is not None and self.labels.shape != self.label_scores.shape
         ):
+            shapes = {
+                k: None if getattr(self, k) is None else getattr(self, k).shape
+                for k in ("labels", "label_scores")
+            }
             raise ConfigError(
-                "label_scores", None, "an array aligned with labels (both or neither)", owner="View"
+                "label_scores",
+                f"shapes {shapes}",
+                "an array aligned with labels (both or neither, the same length)",
+                owner="View",
             )
 
     @property

@@ -35,6 +35,7 @@ __all__ = [
     "check_features",
     "check_int",
     "check_real",
+    "check_some_finite",
     "is_numeric",
     "ks_critical",
     "ks_from_codes",
@@ -112,6 +113,28 @@ def _nan_padded(keys: np.ndarray, length: int) -> np.ndarray:
     out = np.full(length, np.nan)
     out[: keys.size] = keys
     return out
+
+
+def check_some_finite(owner: str, name: str, values) -> None:
+    """Refuse a numeric reference with no finite value: it has no bin edges to compare with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_some_finite("PSI", "x", np.array([np.inf, np.nan]))
+    Traceback (most recent call last):
+    ...
+    simlab.errors.ConfigError: PSI: reference='x' is not allowed; expected ...
+    """
+    x = _as_float(values)
+    if not np.isfinite(x).any():
+        raise ConfigError(
+            "reference",
+            name,
+            "a reference with finite values in every numeric column it monitors (without "
+            "them there are no bins, and the statistic would be 0 whatever came)",
+            owner=owner,
+        )
 
 
 class NumericBinner:

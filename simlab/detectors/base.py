@@ -148,6 +148,10 @@ class BaseDetector(Component):
 
     def fit(self, reference: View) -> BaseDetector:
         """Learn the reference (from the training window); returns self."""
+        if not isinstance(reference, View):
+            raise ConfigError(
+                "reference", type(reference).__name__, "a View", owner=type(self).__name__
+            )
         self.fitted_ = False  # a refit that fails leaves the detector unfitted, not half-updated
         self._fit(reference)
         self.fitted_ = True
@@ -157,6 +161,8 @@ class BaseDetector(Component):
         """Test one tick's view against the reference."""
         if not self.is_fitted:
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(reference) first")
+        if not isinstance(view, View):
+            raise ConfigError("view", type(view).__name__, "a View", owner=type(self).__name__)
         return self._update(view)
 
     def _fit(self, reference: View) -> None:

@@ -19,6 +19,7 @@ from simlab.detectors._kernels import (
     check_features,
     check_int,
     check_real,
+    check_some_finite,
     is_numeric,
     ks_critical,
     psi_from_counts,
@@ -224,6 +225,9 @@ class PSI(BaseDetector):
 
     def _fit(self, reference: View) -> None:
         self.features_ = _select("PSI", self.features, reference)
+        for f in self.features_:
+            if is_numeric(reference.columns[f]):
+                check_some_finite("PSI", f, reference.columns[f])
         self.binners_ = [
             NumericBinner(reference.columns[f], self.n_bins)
             if is_numeric(reference.columns[f])

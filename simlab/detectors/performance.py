@@ -147,6 +147,14 @@ class WindowedMetric(BaseDetector):
                 owner="WindowedMetric",
             )
         self.reference_metric_ = float(np.mean(values))
+        if not np.isfinite(self.reference_metric_):
+            raise ConfigError(
+                "reference",
+                f"{self.metric}={self.reference_metric_}",
+                "a reference whose metric is finite (an infinite one could never be beaten: "
+                "the monitor would be blind)",
+                owner="WindowedMetric",
+            )
         self.window_ = Ring(self.window_size, 1, dtype=np.float64, fill=np.nan)
 
     def _update(self, view: View) -> Verdict:

@@ -15,6 +15,7 @@ from simlab.detectors._kernels import (
     bincount_2d,
     check_int,
     check_real,
+    check_some_finite,
     psi_from_counts,
 )
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
@@ -115,6 +116,7 @@ class ScorePSI(BaseDetector):
             raise ConfigError(
                 "reference", "0 scores", "a reference view with scores", owner="ScorePSI"
             )
+        check_some_finite("ScorePSI", "scores", scores)
         self.binner_ = NumericBinner(scores, self.n_bins)
         codes = self.binner_.codes(scores)[:, None]
         self.reference_props_ = bincount_2d(codes, self.binner_.n_cells)[0] / codes.shape[0]

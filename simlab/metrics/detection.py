@@ -30,6 +30,7 @@ __all__ = [
     "first_alarm",
     "harm_time",
     "label_alarm_time",
+    "largest_window",
     "lead_time",
     "missed",
     "onset",
@@ -72,6 +73,38 @@ def _first_worse(
     worse = _shortfall(run, view, name) > _tolerance(run, tolerance)
     enough = run[count] >= run.attrs.get("min_rows", 0)
     return _earliest(run["time"], worse & enough, "time")
+
+
+def largest_window(run: xr.Dataset, view: str = "true") -> xr.DataArray:
+    """The most rows any trailing window held (``view`` "true" or "observed").
+
+    Harm (``view="true"``) or a label alarm (``"observed"``) can only be judged on a window
+    of at least the Run's ``min_rows``; when even the largest window is smaller, "no harm"
+    means "not judged", never "benign".
+
+    Parameters
+    ----------
+    run
+        A Run.
+    view
+        "true" (all rows) or "observed" (arrived labels).
+
+    Returns
+    -------
+    xarray.DataArray
+        An integer scalar (per run of a bench).
+
+    Examples
+    --------
+    >>> from simlab.testing._runs import make_run
+    >>> int(largest_window(make_run(rows_per_tick=10, window_hours=24.0)))
+    240
+    """
+    if view not in ("true", "observed"):
+        raise ConfigError("view", view, '"true" or "observed"', owner="largest_window")
+    count = run["n_true_window" if view == "true" else "n_observed_window"]
+    out = count.max("time") if count.sizes.get("time", 0) else xr.zeros_like(count.sum("time"))
+    return _drop_scalar_coords(out).rename(f"largest_{view}_window")
 
 
 def onset(run: xr.Dataset) -> xr.DataArray:
@@ -419,7 +452,10 @@ def evaluate(
     -------
     xarray.Dataset
         Scalars ``onset``, ``harm``, ``label_alarm`` (``datetime64[ns]``, ``NaT`` if they never
-        happen) and ``is_benign`` (a change without harm); on ``detector`` (with the Run's
+        happen), ``harm_judged`` and ``label_judged`` (whether any window reached ``min_rows``:
+        if not, ``NaT`` means "could not be judged"), ``largest_true_window`` and
+        ``largest_observed_window``, and ``is_benign`` (a change whose harm was judged and
+        never found); on ``detector`` (with the Run's
         detector coordinates): ``first_alarm``, ``delay_hours``, ``lead_hours``,
         ``false_alarms``, ``false_alarm_rate``, ``missed`` and ``blamed_right``. Attrs: the
         ``metric`` and ``tolerance`` used, and the Run's ``scenario`` and ``seed``.
@@ -441,8 +477,16 @@ def evaluate(
     harm = harm_time(run, metric=name, tolerance=tol)
     label = label_alarm_time(run, metric=name, tolerance=tol)
     first = first_alarm(run)
-    benign = (start.notnull() & harm.isnull()).assign_attrs(
-        long_name="benign change (a change without harm)", units="1"
+    min_rows = run.attrs.get("min_rows", 0)
+    judged = (largest_window(run, "true") >= min_rows).assign_attrs(
+        long_name="harm could be judged (a window reached min_rows)", units="1"
+    )
+    label_judged = (largest_window(run, "observed") >= min_rows).assign_attrs(
+        long_name="a label alarm could be judged (a window of labels reached min_rows)",
+        units="1",
+    )
+    benign = (start.notnull() & judged & harm.isnull()).assign_attrs(
+        long_name="benign change (harm judged, and never found)", units="1"
     )
     out = xr.Dataset(
         {
@@ -450,6 +494,10 @@ def evaluate(
             "harm": harm,
             "label_alarm": label,
             "is_benign": benign,
+            "harm_judged": judged,
+            "label_judged": label_judged,
+            "largest_true_window": largest_window(run, "true"),
+            "largest_observed_window": largest_window(run, "observed"),
             "first_alarm": first,
             "delay_hours": detection_delay(run),
             "lead_hours": _hours(label - first).assign_attrs(

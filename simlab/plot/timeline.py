@@ -24,6 +24,7 @@ from simlab.metrics.detection import (
     first_alarm,
     harm_time,
     label_alarm_time,
+    largest_window,
     lead_time,
 )
 
@@ -185,6 +186,12 @@ def timeline(
 
     harm = harm_time(run, metric=name).values
     label = label_alarm_time(run, metric=name).values
+    min_rows = run.attrs.get("min_rows", 0)
+    largest = int(largest_window(run, "true"))
+    if largest < min_rows:  # "no harm line" must not read as "no harm"
+        ax.text(0.5, 0.5, f"harm not judged: the largest window held {largest:,} rows, "
+                f"min_rows is {min_rows:,}", transform=ax.transAxes, ha="center",
+                va="center", fontsize=9, color="tab:red")  # fmt: skip
     if not np.isnat(harm):
         ax.axvline(_num(harm), color="tab:red", ls=":", lw=1.5, label="harm")
     if not np.isnat(label):

@@ -43,8 +43,24 @@ def loads(text: str, *, source: str = "<string>") -> Scenario:
     return Scenario.from_dict(spec)
 
 
+def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise ConfigError("path", str(path), "a TOML file (this is a folder)")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            "path", str(path), f"a UTF-8 text file ({err.reason} at byte {err.start})"
+        ) from None
+    except OSError as err:
+        raise ConfigError("path", str(path), f"a readable file ({err.strerror or err})") from None
+
+
 def load(path_or_name: str | Path) -> Scenario:
     """A scenario from a TOML file, a shipped TOML's stem, or a catalogue name.
+
+    An existing file is read as TOML whatever its suffix; a name ending in ``.toml`` that is
+    not there is an error, not a catalogue look-up.
 
     Examples
     --------
@@ -53,10 +69,10 @@ def load(path_or_name: str | Path) -> Scenario:
     """
     name = str(path_or_name)
     path = Path(name)
-    if path.suffix == ".toml":
-        if not path.exists():
-            raise ConfigError("path", name, "an existing TOML file")
-        return loads(path.read_text(), source=name)
+    if path.exists() and (path.is_file() or path.suffix.lower() == ".toml"):
+        return loads(_read_text(path), source=name)
+    if path.suffix.lower() == ".toml":
+        raise ConfigError("path", name, "an existing TOML file")
     if name in SCENARIOS:
         return get_scenario(name)
     shipped = TOML_DIR / f"{name}.toml"

@@ -33,12 +33,17 @@ from simlab.sim.processes import (
     serve,
 )
 from simlab.sim.recorder import Recorder, params_json
+from simlab.sim.resources import check_resources
 from simlab.sim.run import SCHEMA_VERSION
 from simlab.sim.scenario import Scenario
+from simlab.validation import check_int
 from simlab.view import View
 from simlab.world.base import respond
 
-__all__ = ["simulate"]
+__all__ = ["MAX_SEED", "simulate"]
+
+#: The largest seed: a Run keeps its seed as a signed 64-bit attribute.
+MAX_SEED = 2**63 - 1
 
 
 def _fresh(component):
@@ -179,7 +184,7 @@ def _run_attrs(scenario: Scenario, seed: int, horizon: float, task: str) -> dict
     }
 
 
-def simulate(scenario: Scenario, seed: int = 0, *, progress=None):
+def simulate(scenario: Scenario, seed: int = 0, *, progress=None, memory_budget=None):
     """Run `scenario` with `seed` and return the Run (an `xarray.Dataset`).
 
     Everything with state (the world, the monitors, the decision rule) is cloned fresh for
@@ -194,6 +199,9 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None):
         The run's seed; every component draws from its own named stream of it.
     progress
         Optional ``callback(done_ticks, n_ticks)``, called about 100 times.
+    memory_budget
+        Bytes the run may use; a plan whose estimate (`simlab.sim.resources.estimate`) is
+        larger is refused before anything runs. None: half of this machine's memory.
 
     Examples
     --------
@@ -205,6 +213,8 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None):
     """
     if not isinstance(scenario, Scenario):
         raise ConfigError("scenario", scenario, "a Scenario", owner="simulate")
+    check_int("simulate", "seed", seed, 0, MAX_SEED)  # the Run stores it as a 64-bit attribute
+    check_resources(scenario, memory_budget)
     rngs = Rngs(seed)
     env = simpy.Environment()
     run = _Run(scenario, rngs, env)

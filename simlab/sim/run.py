@@ -8,7 +8,13 @@ of the tests: none of them can drift from the others.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import numbers
+import os
+import shutil
+import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from simlab.errors import ConfigError
+from simlab.errors import ConfigError, SchemaError
 from simlab.events import Event, EventKind
 from simlab.scoring import HIGHER_IS_BETTER, METRIC_UNITS
 
@@ -30,6 +36,7 @@ __all__ = [
     "Var",
     "build_run",
     "load",
+    "run_problems",
     "save",
 ]
 
@@ -207,8 +214,178 @@ def build_run(
     return xr.Dataset(data_vars, coords=coord_vars, attrs=dict(attrs))
 
 
+def _kind_ok(values: np.ndarray, kind: str) -> bool:
+    dtype = values.dtype
+    if kind == "int":
+        return np.issubdtype(dtype, np.integer)
+    if kind == "float":
+        return np.issubdtype(dtype, np.floating)
+    if kind == "bool":
+        return dtype == np.bool_
+    if kind == "datetime":
+        return np.issubdtype(dtype, np.datetime64)
+    if dtype.kind == "U":
+        return True
+    return dtype.kind == "O" and all(isinstance(v, str) for v in values.ravel())
+
+
+def _check_variables(ds: xr.Dataset, spec: dict, what: str, problems: list[str]) -> None:
+    for name, var_spec in spec.items():
+        dims, kind = var_spec.dims, var_spec.kind
+        if name not in ds.variables:
+            problems.append(f"{what} {name!r} is missing")
+            continue
+        var = ds[name]
+        if (name in ds.coords) != (what == "coordinate"):
+            problems.append(f"{name!r} should be a {what}")
+        if var.dims != dims:
+            problems.append(f"{what} {name!r} has dims {var.dims}; expected {dims}")
+        if not _kind_ok(var.values, kind):
+            problems.append(f"{what} {name!r} has dtype {var.dtype}; expected a {kind} dtype")
+
+
+def _check_labels(ds: xr.Dataset, problems: list[str]) -> None:
+    for name, var in ds.data_vars.items():
+        if not isinstance(var.attrs.get("long_name"), str) or not var.attrs["long_name"]:
+            problems.append(f"data variable {name!r} has no long_name attr")
+        if np.issubdtype(var.dtype, np.datetime64):
+            # netCDF's CF encoding writes its own "units" ("hours since ...") on datetimes
+            if "units" in var.attrs:
+                problems.append(
+                    f"datetime variable {name!r} has a units attr "
+                    f"({var.attrs['units']!r}); netCDF encoding sets it, so it must be absent"
+                )
+        elif not isinstance(var.attrs.get("units"), str):
+            problems.append(f"data variable {name!r} has no units attr")
+
+
+def _check_attrs(ds: xr.Dataset, problems: list[str]) -> None:
+    for key, value in ds.attrs.items():
+        if isinstance(value, bool | np.bool_) or not isinstance(value, str | numbers.Number):
+            problems.append(
+                f"attr {key!r}={value!r} is a {type(value).__name__}; attrs must be str or number"
+            )
+    for key, kind in RUN_ATTRS.items():
+        if key not in ds.attrs:
+            problems.append(f"attr {key!r} is missing")
+            continue
+        value = ds.attrs[key]
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_),
+            "number": isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_),
+        }[kind]
+        if not ok:
+            problems.append(f"attr {key!r}={value!r} should be a {kind}")
+    if isinstance(ds.attrs.get("scenario"), str):
+        try:
+            json.loads(ds.attrs["scenario"])
+        except ValueError:
+            problems.append(f"attr 'scenario' is not JSON: {ds.attrs['scenario'][:60]!r}")
+    if ds.attrs.get("task") not in (None, "binary", "regression"):
+        problems.append(f"attr task={ds.attrs['task']!r}; expected 'binary' or 'regression'")
+
+
+def _check_values(ds: xr.Dataset, problems: list[str]) -> None:
+    if "metric" in ds.coords and ds.attrs.get("primary_metric") not in ds["metric"].values:
+        problems.append(
+            f"attr primary_metric={ds.attrs.get('primary_metric')!r} is not a metric "
+            f"(metrics: {ds['metric'].values.tolist()})"
+        )
+    if "split" in ds.coords and ds.attrs.get("reference_split") not in ds["split"].values:
+        problems.append(
+            f"attr reference_split={ds.attrs.get('reference_split')!r} is not a split "
+            f"(splits: {ds['split'].values.tolist()})"
+        )
+    if "detector" in ds.coords and len(set(ds["detector"].values.tolist())) != ds.sizes.get(
+        "detector", 0
+    ):
+        problems.append(f"detector names are not unique: {ds['detector'].values.tolist()}")
+    if "event_kind" in ds:
+        unknown = sorted(set(ds["event_kind"].values.tolist()) - EVENT_KINDS)
+        if unknown:
+            problems.append(
+                f"event_kind has unknown kinds {unknown}; allowed {sorted(EVENT_KINDS)}"
+            )
+    if (
+        "time" in ds.coords
+        and ds.sizes["time"] > 1
+        and not bool((ds["time"].diff("time") > np.timedelta64(0, "ns")).all())
+    ):
+        problems.append("the time coordinate is not strictly increasing")
+
+
+def run_problems(ds: xr.Dataset) -> list[str]:
+    """Every way `ds` breaks the Run contract, one line each (empty for a valid Run).
+
+    Checks the dims, the coordinates and data variables (dims and dtype kinds), the
+    ``long_name`` and ``units`` attrs, the Dataset attrs (str or number, the required ones),
+    and the facts that tie them together (``primary_metric`` is a metric, detector names are
+    unique, event kinds are known, time increases).
+
+    Examples
+    --------
+    >>> from simlab.testing._runs import make_run
+    >>> run_problems(make_run())
+    []
+    >>> run_problems(make_run().drop_vars("n_rows"))
+    ["data variable 'n_rows' is missing"]
+    """
+    problems: list[str] = []
+    missing = [d for d in RUN_DIMS if d not in ds.dims]
+    if missing:
+        problems.append(f"dims {missing} are missing (has {list(ds.dims)})")
+    _check_variables(ds, RUN_COORDS, "coordinate", problems)
+    _check_variables(ds, RUN_DATA_VARS, "data variable", problems)
+    _check_labels(ds, problems)
+    _check_attrs(ds, problems)
+    _check_values(ds, problems)
+    return problems
+
+
+_FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
+
+
+def _format(path: Path, owner: str) -> str:
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ConfigError("path", str(path), "a name ending in .nc or .zarr", owner=owner)
+    return kind
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back while a save runs; yield a flag that says one came.
+
+    An interrupt raised in the middle of the netCDF library can leave a half-written file
+    and even deadlock on its lock. Deferred, it lets the write finish; the caller then
+    throws the new file away and re-raises, so the earlier file is left as it was.
+    """
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # signals reach the main thread only: nothing to hold
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
 def save(run: xr.Dataset, path: str | Path) -> Path:
-    """Write a Run to netCDF-4 (``.nc``) or zarr (``.zarr``, needs zarr).
+    """Write a Run to netCDF-4 (``.nc``) or zarr (``.zarr``, needs zarr), atomically.
+
+    The Run is written to a temporary file beside the target and renamed into place, so the
+    target is always either the earlier file, untouched, or the complete new one. Ctrl-C
+    during the write is held until the write ends; then the new file is discarded, the
+    earlier one kept, and `KeyboardInterrupt` raised. The suffix is matched in any case.
 
     Examples
     --------
@@ -220,17 +397,43 @@ def save(run: xr.Dataset, path: str | Path) -> Path:
     >>> xr.testing.assert_identical(run, load(path))
     """
     path = Path(path)
-    if path.suffix == ".nc":
-        run.to_netcdf(path, engine="netcdf4")
-    elif path.suffix == ".zarr":
-        run.to_zarr(path, mode="w", zarr_format=2, consolidated=True)  # v2: strings have a spec
-    else:
-        raise ConfigError("path", str(path), "a file name ending in .nc or .zarr", owner="save")
+    kind = _format(path, "save")
+    if path.exists() and path.is_dir() != (kind == "zarr"):
+        what = "a directory" if path.is_dir() else "a file"
+        raise ConfigError("path", str(path), f"a place to write a {kind} Run ({what} is there)")
+    if not path.parent.is_dir():
+        raise ConfigError("path", str(path), "a path in an existing folder", owner="save")
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    with _interrupts_deferred() as interrupted:
+        try:
+            if kind == "netcdf":
+                run.to_netcdf(partial, engine="netcdf4", format="NETCDF4")
+            else:  # zarr v2: fixed-width strings have a spec there
+                run.to_zarr(partial, mode="w", zarr_format=2, consolidated=True)
+            if interrupted:
+                raise KeyboardInterrupt
+            if kind == "netcdf":
+                os.replace(partial, path)
+            else:  # a directory cannot be replaced in one step: the old one goes last
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                if path.exists():
+                    path.rename(old)
+                partial.rename(path)
+                _remove(old)
+        except OSError as err:
+            raise ConfigError(
+                "path", str(path), f"a writable place ({err.strerror or err})", owner="save"
+            ) from None
+        finally:
+            _remove(partial)
     return path
 
 
 def load(path: str | Path) -> xr.Dataset:
-    """Read a Run written by `save` (fully into memory).
+    """Read a Run written by `save` (fully into memory), and check it is one.
+
+    A file that cannot be read, or that is not a complete Run (a foreign netCDF, a file cut
+    short), is refused with a `SchemaError` naming the path and what is wrong.
 
     Examples
     --------
@@ -240,11 +443,23 @@ def load(path: str | Path) -> xr.Dataset:
     simlab.errors.ConfigError: load: path='missing.txt' is not allowed; expected ...
     """
     path = Path(path)
-    if path.suffix == ".nc" and path.exists():
-        return xr.load_dataset(path, engine="netcdf4")
-    if path.suffix == ".zarr" and path.exists():
-        return xr.open_zarr(path).load()
-    raise ConfigError("path", str(path), "an existing .nc file or .zarr store", owner="load")
+    kind = _format(path, "load")
+    if not path.exists():
+        raise ConfigError("path", str(path), "an existing .nc file or .zarr store", owner="load")
+    try:
+        if kind == "netcdf":
+            ds = xr.load_dataset(path, engine="netcdf4")
+        else:
+            ds = xr.open_zarr(path).load()
+    except Exception as err:  # every reader failure: a file that is not what it says
+        raise SchemaError(f"{path} cannot be read as a Run: {type(err).__name__}: {err}") from None
+    problems = run_problems(ds)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise SchemaError(
+            f"{path} is not a simlab Run, or is damaged: {'; '.join(problems[:3])}{more}"
+        )
+    return ds
 
 
 @xr.register_dataset_accessor("simlab")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,34 @@ _FAMILIES = {
     "policy": POLICIES,
     "decision": DECISIONS,
 }
+
+
+#: The calendar a Run's nanosecond timestamps can hold (numpy's datetime64[ns]).
+_FIRST, _LAST = np.datetime64("1678-01-01", "s"), np.datetime64("2262-04-11", "s")
+_HOUR = np.timedelta64(1, "h")
+
+
+def _check_start(start, horizon_hours: float, train_hours: float) -> None:
+    """`start` is a time-zone-free ISO date-time whose run (history included) fits the calendar."""
+    allowed = "an ISO 8601 date-time without a time zone (simulated time has none), as a string"
+    if not isinstance(start, str):
+        raise ConfigError("start", start, allowed, owner="Scenario")
+    try:
+        when = datetime.fromisoformat(start)
+    except ValueError:
+        raise ConfigError("start", start, allowed, owner="Scenario") from None
+    if when.tzinfo is not None:
+        raise ConfigError("start", start, allowed, owner="Scenario")
+    # in float hours from the first representable instant: no overflow, whatever the sizes
+    hours = (np.datetime64(when.replace(microsecond=0).isoformat(), "s") - _FIRST) / _HOUR
+    if hours - train_hours < 0.0:
+        raise ConfigError(
+            "start", start, f"a time after {_FIRST} plus the training history", owner="Scenario"
+        )
+    if hours + horizon_hours >= (_LAST - _FIRST) / _HOUR:
+        raise ConfigError(
+            "start", start, f"a time whose horizon ends before {_LAST}", owner="Scenario"
+        )
 
 
 def _serving_fault(i: int, spec) -> ServingFault:
@@ -156,12 +185,10 @@ class Scenario:
             raise ConfigError(
                 "n_bins", self.n_bins, "a divisor of 200 (2, 4, 5, 10, 20, ...)", owner="Scenario"
             )
-        try:
-            np.datetime64(self.start, "ns")
-        except ValueError:
-            raise ConfigError(
-                "start", self.start, "an ISO 8601 date-time", owner="Scenario"
-            ) from None
+        _check_start(self.start, self.horizon_hours, self.train_hours)
+        for key in ("name", "description"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(key, getattr(self, key), "a string", owner="Scenario")
         for key, family in (
             ("world", None),
             ("model", ModelAdapter),

@@ -7,7 +7,7 @@ import numpy as np
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.validation import check_real
+from simlab.validation import check_bool, check_real
 
 __all__ = ["TRAFFIC", "Bursts", "Constant", "Diurnal", "Traffic"]
 
@@ -24,6 +24,10 @@ class Traffic(Component):
     """
 
     poisson: bool = True
+
+    def peak_rate(self) -> float:
+        """The most rows per hour this traffic ever sends (for sizing a run before it starts)."""
+        return float(self.rate_per_hour)
 
     def rate(self, t):
         """Expected rows per hour at time(s) `t`."""
@@ -66,6 +70,7 @@ class Constant(Traffic):
         self.rate_per_hour = rate_per_hour
         self.poisson = poisson
         check_real("Constant", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
+        check_bool("Constant", "poisson", poisson)
 
     def rate(self, t):
         return (
@@ -110,8 +115,12 @@ class Diurnal(Traffic):
         self.peak_hour = peak_hour
         self.poisson = poisson
         check_real("Diurnal", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
+        check_bool("Diurnal", "poisson", poisson)
         check_real("Diurnal", "amplitude", amplitude, low=0.0, high=1.0, open_high=False)
         check_real("Diurnal", "peak_hour", peak_hour, low=0.0, high=24.0)
+
+    def peak_rate(self) -> float:
+        return float(self.rate_per_hour) * (1.0 + float(self.amplitude))
 
     def rate(self, t):
         t = np.asarray(t, dtype=float)
@@ -164,6 +173,7 @@ class Bursts(Traffic):
         self.start = start
         self.poisson = poisson
         check_real("Bursts", "rate_per_hour", rate_per_hour, low=0.0, open_low=True)
+        check_bool("Bursts", "poisson", poisson)
         check_real("Bursts", "every_hours", every_hours, low=0.0, open_low=True)
         check_real("Bursts", "duration_hours", duration_hours, low=0.0, open_low=True)
         check_real("Bursts", "factor", factor, low=1.0)
@@ -174,6 +184,9 @@ class Bursts(Traffic):
                 f"less than every_hours={every_hours}",
                 owner="Bursts",
             )
+
+    def peak_rate(self) -> float:
+        return float(self.rate_per_hour) * max(1.0, float(self.factor))
 
     def rate(self, t):
         t = np.asarray(t, dtype=float)
