@@ -69,9 +69,10 @@ class AlarmBus:
 class Deployment:
     """The model serving now, and what a deployment sets in motion.
 
-    A deployment fits every monitor on the new model's reference (its served-feature
+    A deployment fits every monitor afresh on the new model's reference (its served-feature
     reference for monitors of served features), tells the world (through the model's scoring
-    function, never the estimator) and logs its training and deployment events.
+    function, never the estimator) and logs its training and deployment events. It is all or
+    nothing: if the model or any monitor cannot be fitted, nothing changes.
 
     Parameters
     ----------
@@ -121,8 +122,13 @@ class Deployment:
             rng=self.rngs[f"model_v{version}"],
             task=self.task,
         )
-        for m, watch in zip(self.monitors, self.watches, strict=True):
-            m.fit(model.reference_served if watch is Watches.SERVED else model.reference)
+        # all or nothing: a monitor that cannot fit the new reference fails the whole job,
+        # and the model and monitors in place stay as they were
+        fitted = [
+            m.clone().fit(model.reference_served if watch is Watches.SERVED else model.reference)
+            for m, watch in zip(self.monitors, self.watches, strict=True)
+        ]
+        self.monitors[:] = fitted
         self.alarmed[:] = False
         self.model = model
         notify_deploy(self.world, model.scores, now)
