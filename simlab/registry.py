@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from simlab.errors import ConfigError, UnknownNameError
+from simlab.errors import ConfigError, SimlabError, UnknownNameError
 
 __all__ = ["Registry", "build", "registered"]
 
@@ -139,7 +139,18 @@ def _call(obj, kwargs):
                 "a value (this parameter is required)",
                 owner=getattr(obj, "__name__", None),
             )
-    return obj(**kwargs)
+    try:
+        return obj(**kwargs)
+    except SimlabError:
+        raise
+    except (TypeError, ValueError, OverflowError) as err:
+        # a value the component's own checks did not foresee (its own code raised): still a
+        # clean error naming the component and what it was given, with the cause chained
+        name = getattr(obj, "__name__", type(obj).__name__)
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise ConfigError(
+            name, given[:200], f"values {name} can use ({type(err).__name__}: {err})", owner=name
+        ) from err
 
 
 def _decode(value):

@@ -8,7 +8,27 @@ import numpy as np
 
 from simlab.errors import ConfigError
 
-__all__ = ["check_bool", "check_int", "check_real"]
+__all__ = ["as_tuple", "check_bool", "check_int", "check_real"]
+
+
+def as_tuple(owner: str | None, key: str, value, allowed: str) -> tuple:
+    """`value` as a tuple (a string or a mapping is not a sequence here), or a `ConfigError`.
+
+    Examples
+    --------
+    >>> as_tuple("Logistic", "features", ["a", "b"], "a tuple of names")
+    ('a', 'b')
+    >>> as_tuple("Logistic", "features", 3.5, "a tuple of names")
+    Traceback (most recent call last):
+    ...
+    simlab.errors.ConfigError: Logistic: features=3.5 is not allowed; expected a tuple of names
+    """
+    if isinstance(value, (str, bytes, dict)):
+        raise ConfigError(key, value, allowed, owner=owner)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigError(key, value, allowed, owner=owner) from None
 
 
 def check_bool(owner: str | None, key: str, value) -> bool:

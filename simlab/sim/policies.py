@@ -44,8 +44,9 @@ class Policy(Component):
 
     def _check_common(self):
         owner = type(self).__name__
-        check_real(owner, "window_hours", self.window_hours, low=0.0, open_low=True)
-        check_real(owner, "job_hours", self.job_hours, low=0.0, open_low=True)
+        # a million hours (over a century) bounds every duration: enough for any run
+        check_real(owner, "window_hours", self.window_hours, low=0.0, high=1e6, open_low=True)
+        check_real(owner, "job_hours", self.job_hours, low=0.0, high=1e6, open_low=True)
         check_int(owner, "min_rows", self.min_rows, 10)
 
 
@@ -98,7 +99,7 @@ class Periodic(Policy):
         self.window_hours = window_hours
         self.job_hours = job_hours
         self.min_rows = min_rows
-        check_real("Periodic", "period_hours", period_hours, low=0.0, open_low=True)
+        check_real("Periodic", "period_hours", period_hours, low=0.0, high=1e6, open_low=True)
         self._check_common()
 
     def wait(self, env, alarms):
@@ -142,7 +143,7 @@ class OnAlarm(Policy):
         self.min_rows = min_rows
         if not isinstance(detector, str) or not detector:
             raise ConfigError("detector", detector, "a monitor's name", owner="OnAlarm")
-        check_real("OnAlarm", "cooldown_hours", cooldown_hours, low=0.0, open_low=True)
+        check_real("OnAlarm", "cooldown_hours", cooldown_hours, low=0.0, high=1e6, open_low=True)
         self._check_common()
 
     def wait(self, env, alarms):

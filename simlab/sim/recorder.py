@@ -27,7 +27,8 @@ SPLITS = ("random", "time")
 def to_datetime(start: np.datetime64, hours) -> np.ndarray:
     """Calendar times of simulated hours: one rounding rule (nearest ns) for ticks and events.
 
-    ``inf`` and ``nan`` hours become NaT (an open-ended event).
+    ``inf`` and ``nan`` hours become NaT (an open-ended event), and so do hours too far from
+    `start` for nanoseconds (about 290 years).
 
     Examples
     --------
@@ -37,7 +38,7 @@ def to_datetime(start: np.datetime64, hours) -> np.ndarray:
     ('2026-01-01T08:42:00.000000000', 'NaT')
     """
     h = np.asarray(hours, dtype=float)
-    finite = np.isfinite(h)
+    finite = np.isfinite(h) & (np.abs(h) < 2.5e6)  # 2.5e6 h * 3.6e12 ns/h < 2**63 ns
     ns = np.rint(np.where(finite, h, 0.0) * 3.6e12).astype(np.int64)
     out = np.where(finite, start + ns.astype("timedelta64[ns]"), np.datetime64("NaT", "ns"))
     return out.astype("datetime64[ns]")[()]

@@ -11,7 +11,7 @@ from scipy.special import expit
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.validation import check_real
+from simlab.validation import as_tuple, check_real
 from simlab.world._blend import _lerp, floats, lerp_array, without_cache
 from simlab.world.schema import Task
 
@@ -32,7 +32,8 @@ CONCEPTS: Registry[Concept] = Registry("concept")
 def _features(owner, features, n=None) -> tuple[str, ...]:
     if isinstance(features, str):
         features = (features,)
-    features = tuple(features) if features is not None else ()
+    allowed = "a non-empty tuple of feature names"
+    features = as_tuple(owner, "features", features, allowed) if features is not None else ()
     if not features or not all(isinstance(f, str) and f for f in features):
         raise ConfigError("features", features, "a non-empty tuple of feature names", owner=owner)
     if n is not None and len(features) != n:

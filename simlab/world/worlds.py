@@ -12,7 +12,7 @@ from simlab.events import Event
 from simlab.params import Component
 from simlab.registry import Registry
 from simlab.rng import Rngs
-from simlab.validation import check_real
+from simlab.validation import as_tuple, check_real
 from simlab.world._blend import cache_of, recall, without_cache
 from simlab.world.base import WorldWrapper
 from simlab.world.concepts import Concept, _ConceptStack
@@ -38,7 +38,7 @@ def _check_n(owner, n) -> int:
 def _blocks(owner, key, blocks) -> tuple[Block, ...]:
     if isinstance(blocks, Block):
         blocks = (blocks,)
-    blocks = tuple(blocks)
+    blocks = as_tuple(owner, key, blocks, "a non-empty tuple of covariate blocks")
     if not blocks or not all(isinstance(b, Block) for b in blocks):
         raise ConfigError(key, blocks, "a non-empty tuple of covariate blocks", owner=owner)
     names = [f for b in blocks for f in b.features]
@@ -49,7 +49,7 @@ def _blocks(owner, key, blocks) -> tuple[Block, ...]:
 
 
 def _shifts(owner, shifts, allowed: tuple[type, ...]) -> tuple[Shift, ...]:
-    shifts = tuple(shifts)
+    shifts = as_tuple(owner, "shifts", shifts, "a tuple of shifts")
     for i, s in enumerate(shifts):
         if not isinstance(s, allowed):
             names = " or ".join(c.__name__ for c in allowed)
