@@ -53,15 +53,33 @@ class Tags:
         What it reads from a `View`.
     per_feature
         True if the statistic has one value per feature (shape ``(feature,)``).
+    threshold
+        The calibration contract: the name of the parameter that sets how readily it alarms
+        (None: nothing to calibrate). `simlab.detectors.calibrate` moves it.
+    direction
+        +1 if raising that parameter makes alarms rarer (a threshold on a distance), -1 if it
+        makes them more frequent (a significance level ``alpha``).
+    randomised
+        True if its verdicts depend on random draws; it then draws only from the generator it
+        is given (`BaseDetector.seed`), which the engine derives from the run's seed and the
+        monitor's name.
 
     Examples
     --------
-    >>> Tags(watches=Watches.FEATURES, per_feature=True).per_feature
-    True
+    >>> t = Tags(watches=Watches.FEATURES, per_feature=True, threshold="alpha", direction=-1)
+    >>> t.per_feature, t.threshold, t.direction
+    (True, 'alpha', -1)
     """
 
     watches: Watches
     per_feature: bool = False
+    threshold: str | None = None
+    direction: int = 1
+    randomised: bool = False
+
+    def __post_init__(self):
+        if self.direction not in (1, -1):
+            raise ConfigError("direction", self.direction, "+1 or -1", owner="Tags")
 
 
 #: Where a feature monitor looks: the upstream columns or the model's served features.
@@ -136,6 +154,16 @@ class BaseDetector(Component):
         if columns and getattr(self, "on", "upstream") == "served":
             return Watches.SERVED
         return self.tags.watches
+
+    def seed(self, rng) -> BaseDetector:
+        """Give a randomised detector its random stream (a `numpy.random.Generator`).
+
+        The engine calls it before every fit, with a stream named after the monitor, so a
+        randomised detector's draws never move the world's or another monitor's. Detectors
+        that draw nothing ignore it. Returns self.
+        """
+        self.rng_ = rng
+        return self
 
     def _check_on(self) -> None:
         if getattr(self, "on", "upstream") not in ON:

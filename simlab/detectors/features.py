@@ -199,7 +199,7 @@ class PSI(BaseDetector):
     (0.94, True)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES, per_feature=True)
+    tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES, per_feature=True, threshold="threshold")
 
     def __init__(
         self,
@@ -374,7 +374,9 @@ class KS(BaseDetector):
     (0.2, True)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES, per_feature=True)
+    tags: ClassVar[Tags] = Tags(
+        watches=Watches.FEATURES, per_feature=True, threshold="alpha", direction=-1
+    )
 
     def __init__(
         self,

@@ -111,7 +111,7 @@ class WindowedMetric(BaseDetector):
     (0.24, True)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, per_feature=False)
+    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="tolerance")
 
     def __init__(
         self,

@@ -338,7 +338,9 @@ class NullRate(BaseDetector):
     (0.21, 0.007, ('y',))
     """
 
-    tags: ClassVar[Tags] = _TAGS
+    tags: ClassVar[Tags] = Tags(
+        watches=Watches.QUALITY, per_feature=True, threshold="alpha", direction=-1
+    )
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -481,7 +483,9 @@ class RangeCheck(BaseDetector):
     (0.98, ('y',))
     """
 
-    tags: ClassVar[Tags] = _TAGS
+    tags: ClassVar[Tags] = Tags(
+        watches=Watches.QUALITY, per_feature=True, threshold="alpha", direction=-1
+    )
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -658,7 +662,7 @@ class UnseenCategories(BaseDetector):
     (0.33, ('c',))
     """
 
-    tags: ClassVar[Tags] = _TAGS
+    tags: ClassVar[Tags] = Tags(watches=Watches.QUALITY, per_feature=True, threshold="tolerance")
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(
@@ -864,7 +868,7 @@ class Cardinality(BaseDetector):
     ([0.0, 5.3], 0.69, ('x',))
     """
 
-    tags: ClassVar[Tags] = _TAGS
+    tags: ClassVar[Tags] = Tags(watches=Watches.QUALITY, per_feature=True, threshold="ratio")
     _xfail_checks: ClassVar[dict] = {"check_detects_shift_h1": _H1_REASON}
 
     def __init__(

@@ -83,7 +83,7 @@ class ScorePSI(BaseDetector):
     (True, True)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.SCORES, per_feature=False)
+    tags: ClassVar[Tags] = Tags(watches=Watches.SCORES, threshold="threshold")
 
     def __init__(
         self,

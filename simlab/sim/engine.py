@@ -75,6 +75,7 @@ class _Run:
             watches=self.watches,
             rngs=rngs,
             task=self.task,
+            names=self.names,
         )
         self.labels = Labels(
             schema=self.world.schema,

@@ -82,6 +82,8 @@ class Deployment:
         The run's world (told of every deployment).
     monitors, watches
         The run's monitors and what each watches.
+    names
+        The monitors' names in the run (a randomised monitor draws from ``detector/NAME``).
     rngs
         The run's random streams (model version ``v`` draws from ``model_v{v}``).
     task
@@ -101,11 +103,12 @@ class Deployment:
     (0, ['train', 'deploy'])
     """
 
-    def __init__(self, *, adapter, world, monitors, watches, rngs, task: str):
+    def __init__(self, *, adapter, world, monitors, watches, rngs, task: str, names=None):
         self.adapter = adapter
         self.world = world
         self.monitors = monitors
         self.watches = watches
+        self.names = names if names is not None else [m.name for m in monitors]
         self.rngs = rngs
         self.task = task
         self.model = None
@@ -124,10 +127,14 @@ class Deployment:
         )
         # all or nothing: a monitor that cannot fit the new reference fails the whole job,
         # and the model and monitors in place stay as they were
-        fitted = [
-            m.clone().fit(model.reference_served if watch is Watches.SERVED else model.reference)
-            for m, watch in zip(self.monitors, self.watches, strict=True)
-        ]
+        fitted = []
+        for m, watch, name in zip(self.monitors, self.watches, self.names, strict=True):
+            fresh = m.clone()
+            if getattr(fresh.tags, "randomised", False):  # its own stream, named for it
+                fresh.seed(self.rngs[f"detector/{name}"])
+            fitted.append(
+                fresh.fit(model.reference_served if watch is Watches.SERVED else model.reference)
+            )
         self.monitors[:] = fitted
         self.alarmed[:] = False
         self.model = model

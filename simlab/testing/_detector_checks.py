@@ -36,6 +36,7 @@ __all__ = [
     "check_inputs_not_mutated",
     "check_pickle_mid_stream",
     "check_stationary_h0",
+    "check_threshold_moves_alarms",
     "check_update_before_fit",
     "check_verdict_shape",
     "make_stream",
@@ -63,7 +64,12 @@ H1_MAX_TICKS = 10
 
 
 def make_view(
-    rng: np.random.Generator, n: int, *, shift: float = 0.0, flip: bool = False, t: float = 0.0
+    rng: np.random.Generator,
+    n: int,
+    *,
+    shift: float = 0.0,
+    flip: bool | float = False,
+    t: float = 0.0,
 ) -> View:
     """One tick of the synthetic stream (see the module docstring).
 
@@ -76,7 +82,8 @@ def make_view(
     shift
         Added to every numeric column, in standard deviations.
     flip
-        Flip every label (accuracy drops from about 0.75 to about 0.25).
+        Flip every label (accuracy drops from about 0.75 to about 0.25), or, as a number,
+        that share of the labels.
     t
         The view's time.
 
@@ -91,14 +98,16 @@ def make_view(
     c = rng.choice(np.array(["a", "b", "c"]), size=n, p=[0.5, 0.3, 0.2])
     scores = 1.0 / (1.0 + np.exp(-(x[0] + x[1])))
     labels = (rng.uniform(size=n) < scores).astype(np.int64)
-    if flip:
+    if flip is True:
         labels = 1 - labels
+    elif flip:
+        labels = np.where(rng.uniform(size=n) < flip, 1 - labels, labels)
     columns = {"x0": x[0], "x1": x[1], "x2": x[2], "c": c}
     return View(t=t, columns=columns, scores=scores, labels=labels, label_scores=scores)
 
 
 def make_stream(
-    seed: int = 0, n_ticks: int = 5, *, shift: float = 0.0, flip: bool = False
+    seed: int = 0, n_ticks: int = 5, *, shift: float = 0.0, flip: bool | float = False
 ) -> tuple[View, list[View]]:
     """A stationary reference view and `n_ticks` stream views (shifted if asked).
 
@@ -322,6 +331,45 @@ def check_detects_shift_h1(det) -> None:
     assert any(alarms), f"{det!r}: no alarm within {H1_MAX_TICKS} ticks of a large shift"
 
 
+def check_threshold_moves_alarms(det) -> None:
+    """The declared threshold parameter (`Tags.threshold`) moves alarms the declared way.
+
+    On a stream with a small change (a tenth of a standard deviation; a fifth of the labels
+    flipped) the detector runs at a ladder of settings from loose to strict (its value times
+    or divided by 1/16, 1/4, 1, 4, 16, 256, as its `Tags.direction` says, skipping values it
+    refuses); the number of alarming ticks must never rise as the setting gets stricter, and
+    must fall somewhere along the ladder if the loosest setting alarmed at all.
+    """
+    tags = det.tags
+    if tags.threshold is None:
+        return
+    from simlab.errors import ConfigError
+
+    value = det.get_params()[tags.threshold]
+    watches = tags.watches
+    reference, _ = make_stream(0, 0)
+    _, views = make_stream(
+        2,
+        30,
+        shift=0.1 if watches in (Watches.FEATURES, Watches.SCORES, Watches.QUALITY) else 0.0,
+        flip=0.2 if watches is Watches.LABELS else False,
+    )
+    counts = []
+    for factor in (1 / 16, 1 / 4, 1.0, 4.0, 16.0, 256.0):  # from loose to strict
+        setting = value * factor if tags.direction > 0 else value / factor
+        try:
+            d = det.clone(**{tags.threshold: setting}).fit(reference)
+        except ConfigError:
+            continue  # a value the detector refuses (outside its range): not on the ladder
+        counts.append((setting, sum(v.alarm for v in _run(d, views))))
+    alarms = [c for _, c in counts]
+    assert alarms == sorted(alarms, reverse=True), (
+        f"{det!r}: alarms at {tags.threshold} = {counts} do not fall as it gets stricter"
+    )
+    if alarms and alarms[0] > 0:
+        assert alarms[-1] < alarms[0], f"{det!r}: {tags.threshold} changes nothing: {counts}"
+
+
 _CHECKS: tuple[Callable, ...] = (
     check_clone_and_params_round_trip,
     check_update_before_fit,
@@ -334,6 +382,7 @@ _CHECKS: tuple[Callable, ...] = (
     check_empty_and_single_row,
     check_stationary_h0,
     check_detects_shift_h1,
+    check_threshold_moves_alarms,
 )
 
 
@@ -345,7 +394,7 @@ def yield_detector_checks(det) -> Iterator[Callable]:
     >>> from simlab.detectors import PSI
     >>> names = [c.__name__ for c in yield_detector_checks(PSI())]
     >>> "check_pickle_mid_stream" in names, len(names)
-    (True, 11)
+    (True, 12)
     """
     yield from _CHECKS
 
