@@ -28,7 +28,7 @@ from simlab.params import Component
 from simlab.registry import Registry
 from simlab.rng import Rngs
 from simlab.validation import check_real
-from simlab.world.base import WorldWrapper
+from simlab.world.base import WorldWrapper, twin
 from simlab.world.schema import Schema
 from simlab.world.worlds import WORLDS
 
@@ -165,6 +165,7 @@ class Faulted(_Windowed, WorldWrapper):
     """
 
     where = "upstream"
+    alters_rows = True  # a faulted row has no known density
 
     def __init__(self, *, world, fault: Fault, start: float = 0.0, end: float | None = None):
         super().__init__(world=world)
@@ -191,6 +192,10 @@ class Faulted(_Windowed, WorldWrapper):
         """The inner world's events and this fault's, sorted by start."""
         out = list(self.world.events(horizon)) + self._fault_events(horizon)
         return sorted(out, key=lambda e: (e.start, e.source))
+
+    def twin(self):
+        """The inner world's no-change twin: the fault is an injected change, so it goes."""
+        return twin(self.world)
 
     def __repr__(self) -> str:
         return f"Faulted[{self.fault.name}]<{self.world!r}>"

@@ -22,10 +22,14 @@ from simlab.metrics.detection import (
     missed,
     onset,
 )
+from simlab.metrics.scoring import BASELINES, alarm_onsets, change_episodes, score
 
 __all__ = [
+    "BASELINES",
     "CHANGE_KINDS",
+    "alarm_onsets",
     "blamed_right",
+    "change_episodes",
     "degradation",
     "detection_delay",
     "evaluate",
@@ -40,4 +44,5 @@ __all__ = [
     "missed",
     "onset",
     "optimism",
+    "score",
 ]

@@ -55,8 +55,9 @@ def _fresh(component):
 class _Run:
     """Everything one run is made of, and the order of one tick's roles."""
 
-    def __init__(self, scenario: Scenario, rngs: Rngs, env: simpy.Environment):
+    def __init__(self, scenario: Scenario, rngs: Rngs, env: simpy.Environment, tape=None):
         self.scenario = scenario
+        self.tape = tape
         self.rngs = rngs
         self.n_ticks = scenario.n_ticks
         self.world = _fresh(scenario.world)
@@ -77,6 +78,9 @@ class _Run:
             task=self.task,
             names=self.names,
         )
+        self.deployment.tape = tape
+        if tape is not None:
+            self.any_served = self.any_served or tape.served
         self.labels = Labels(
             schema=self.world.schema,
             tick_hours=scenario.tick_hours,
@@ -131,7 +135,7 @@ class _Run:
             labels, label_scores = arrived["y"], arrived["score"]
             label_times, weights = arrived["t"], arrived["w"]
         rec.observe(k, labels, label_scores, weights)
-        if not self.monitors:
+        if not self.monitors and self.tape is None:
             return
         shared = {
             "t": t,
@@ -144,6 +148,8 @@ class _Run:
         if self.any_served:
             columns = {} if out.failed else model.served_columns(out.features)
             views[True] = View(columns=columns, **shared)
+        if self.tape is not None:
+            self.tape.tick(views)
         monitor(
             self.monitors, self.watches, self.names, views, self.alarms, self.deployment, rec, k, t
         )
@@ -212,13 +218,18 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None, memory_budget=
     >>> run.sizes["time"], run.attrs["task"]
     (48, 'binary')
     """
+    return _simulate(scenario, seed, progress=progress, memory_budget=memory_budget)
+
+
+def _simulate(scenario, seed, *, progress=None, memory_budget=None, tape=None):
+    """`simulate`, optionally recording what the monitors see on `tape` (`simlab.sim.tape`)."""
     if not isinstance(scenario, Scenario):
         raise ConfigError("scenario", scenario, "a Scenario", owner="simulate")
     check_int("simulate", "seed", seed, 0, MAX_SEED)  # the Run stores it as a 64-bit attribute
     check_resources(scenario, memory_budget)
     rngs = Rngs(seed)
     env = simpy.Environment()
-    run = _Run(scenario, rngs, env)
+    run = _Run(scenario, rngs, env, tape)
     model = run.deployment.deploy(
         run.initial_training_batch(), now=0.0, window=(-scenario.train_hours, 0.0)
     )

@@ -114,6 +114,7 @@ class Deployment:
         self.model = None
         self.events: list[Event] = []
         self.alarmed = np.zeros(len(monitors), bool)
+        self.tape = None  # a `simlab.sim.tape.Tape` being recorded, told of every deployment
 
     def deploy(self, batch: Batch, *, now: float, window: tuple[float, float]):
         """Train on `batch`, deploy the model at hour `now`; returns it."""
@@ -138,6 +139,8 @@ class Deployment:
         self.monitors[:] = fitted
         self.alarmed[:] = False
         self.model = model
+        if self.tape is not None:
+            self.tape.deploy(model)
         notify_deploy(self.world, model.scores, now)
         detail = {"version": version, "n_rows": batch.n}
         self.events.append(

@@ -19,7 +19,7 @@ from simlab.scoring import (
 from simlab.sim.run import build_run
 from simlab.world.schema import Kind
 
-__all__ = ["Recorder", "params_json", "to_datetime"]
+__all__ = ["Recorder", "params_json", "scalar_verdict", "to_datetime"]
 
 SPLITS = ("random", "time")
 
@@ -50,6 +50,34 @@ def _window_sum(a: np.ndarray, w: int) -> np.ndarray:
     out = c.copy()
     out[w:] -= c[:-w]
     return out
+
+
+def scalar_verdict(verdict) -> tuple[float, float]:
+    """A verdict's statistic and threshold as the Run records them: one number each.
+
+    A per-feature statistic is summarised by its first largest value, with that feature's
+    threshold; all-missing statistics record NaN (and the largest threshold).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simlab.view import Verdict
+    >>> v = Verdict(statistic=np.array([0.1, 0.3]), threshold=np.array([1.0, 2.0]), alarm=False)
+    >>> scalar_verdict(v)
+    (0.3, 2.0)
+    """
+    stat, thr = verdict.statistic, verdict.threshold
+    if isinstance(stat, float):  # the common scalar case, without array machinery
+        return stat, thr
+    stat = np.asarray(stat, dtype=float)
+    thr = np.asarray(thr, dtype=float)
+    if not stat.ndim:
+        return float(stat), float(thr)
+    nan = np.isnan(stat)
+    if stat.size and not nan.all():
+        i = int(np.argmax(np.where(nan, -np.inf, stat)))  # the first largest
+        return float(stat[i]), float(thr[i] if thr.ndim else thr)
+    return np.nan, float(np.nanmax(thr)) if thr.size and not np.isnan(thr).all() else np.nan
 
 
 class Recorder:
@@ -225,26 +253,7 @@ class Recorder:
 
     def verdict(self, k: int, j: int, verdict) -> None:
         """Record monitor `j`'s verdict at tick `k` (per-feature statistics: the largest)."""
-        stat, thr = verdict.statistic, verdict.threshold
-        if isinstance(stat, float):  # the common scalar case, without array machinery
-            self.statistic[k, j] = stat
-            self.threshold[k, j] = thr
-        else:
-            stat = np.asarray(stat, dtype=float)
-            thr = np.asarray(thr, dtype=float)
-            if not stat.ndim:
-                self.statistic[k, j] = stat
-                self.threshold[k, j] = thr
-            else:
-                nan = np.isnan(stat)
-                if stat.size and not nan.all():
-                    i = int(np.argmax(np.where(nan, -np.inf, stat)))  # the first largest
-                    self.statistic[k, j] = stat[i]
-                    self.threshold[k, j] = thr[i] if thr.ndim else thr
-                else:
-                    self.threshold[k, j] = (
-                        np.nanmax(thr) if thr.size and not np.isnan(thr).all() else np.nan
-                    )
+        self.statistic[k, j], self.threshold[k, j] = scalar_verdict(verdict)
         self.alarm[k, j] = verdict.alarm
         for name in getattr(verdict, "blame", ()):
             i = self._feature_index.get(name)

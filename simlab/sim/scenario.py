@@ -21,6 +21,7 @@ from simlab.sim.delays import DELAYS, Delay, ExponentialDelay
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Policy
 from simlab.sim.traffic import TRAFFIC, Constant, Traffic
 from simlab.validation import check_int, check_real
+from simlab.world.base import twin
 from simlab.world.worlds import WORLDS
 
 __all__ = ["CAUSES", "Scenario"]
@@ -244,6 +245,30 @@ class Scenario:
     def n_ticks(self) -> int:
         """Ticks in the run: ``ceil(horizon_hours / tick_hours)``."""
         return math.ceil(self.horizon_hours / self.tick_hours - 1e-9)
+
+    def twin(self) -> Scenario:
+        """The no-change twin: the same scenario with every injected change and fault removed.
+
+        The world becomes its twin (`simlab.world.twin`: shifts and upstream faults gone),
+        the serving slot empties; the model, traffic, labels, monitors and policy stay. The
+        same seed draws the same rows until the first change, so the twin's alarms are the
+        false alarms the scenario would have raised had nothing happened.
+
+        Examples
+        --------
+        >>> from simlab.scenarios import get_scenario
+        >>> s = get_scenario("concept_sudden")
+        >>> t = s.twin()
+        >>> t.name, t.cause, t.world.events()
+        ('concept_sudden_twin', 'none', [])
+        """
+        return self.replace(
+            world=twin(self.world),
+            serving=(),
+            name=f"{self.name}_twin",
+            cause="none",
+            description=f"The no-change twin of {self.name}: nothing injected.",
+        )
 
     def replace(self, **changes) -> Scenario:
         """A copy with some fields changed (validated again)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simlab.world.base import World, WorldWrapper
+from simlab.world.base import World, WorldWrapper, twin
 from simlab.world.catalog import credit, friedman, gaussian_classes, hyperplane, logistic, sea
 from simlab.world.concepts import (
     CONCEPTS,
@@ -74,4 +74,5 @@ __all__ = [
     "hyperplane",
     "logistic",
     "sea",
+    "twin",
 ]

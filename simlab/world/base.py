@@ -32,6 +32,7 @@ __all__ = [
     "notify_deploy",
     "respond",
     "schema_at",
+    "twin",
 ]
 
 
@@ -191,6 +192,53 @@ def notify_deploy(world, scorer: Callable[[dict], np.ndarray], t: float) -> None
         hook(scorer, t)
 
 
+def twin(world):
+    """The world's no-change twin: the same world with every injected change removed.
+
+    Shifts, upstream faults and anything else a world lists in ``events`` go; what the world
+    is (its features, concept, traffic of responses, normal-life variation such as an
+    `Ambient` world's cycles) stays. Until the first injected change the twin draws the
+    same rows as the world for the same seed, so an alarm both raise before onset is the
+    same false alarm, and an alarm the twin also raises after onset is not a detection.
+    Calibration (`simlab.sim.calibrate`) sets thresholds on twins.
+
+    Each world says how through its ``twin()`` method; a world without one is refused.
+
+    Parameters
+    ----------
+    world
+        Any world, wrapped or not.
+
+    Examples
+    --------
+    >>> from simlab.world import ConceptShift, Sudden, hyperplane
+    >>> w = hyperplane(shifts=(ConceptShift(rotate=90, schedule=Sudden(start=10.0)),))
+    >>> len(w.events()), twin(w).events()
+    (1, [])
+    >>> b, c = w.sample(5, 5.0, rng=0), twin(w).sample(5, 5.0, rng=0)
+    >>> bool((b.columns["x0"] == c.columns["x0"]).all())
+    True
+    """
+    make = getattr(world, "twin", None)
+    if make is None:
+        raise ConfigError(
+            "world",
+            world,
+            "a world with a twin() method (its no-change twin); every simlab world has one",
+            owner="twin",
+        )
+    out = make()
+    if out.events():
+        raise ConfigError(
+            "world",
+            world,
+            f"a twin() that removes every injected change (this one still lists "
+            f"{[e.source for e in out.events()]})",
+            owner="twin",
+        )
+    return out
+
+
 class WorldWrapper(Component):
     """Base for worlds that wrap another (Gymnasium's wrapper pattern).
 
@@ -249,6 +297,25 @@ class WorldWrapper(Component):
         """The inner world's events."""
         return self.world.events(horizon)
 
+    def logpdf(self, columns, t: float) -> np.ndarray:
+        """The inner world's log density of P(X) at `t`, for a wrapper that leaves rows alone.
+
+        A wrapper that changes the rows (a fault) has no density of its own and refuses.
+        """
+        inner = getattr(self.world, "logpdf", None)
+        if inner is None or self.alters_rows:
+            raise ConfigError(
+                "world",
+                self,
+                "a world that knows its density of P(X) (a synthetic world, unwrapped or in "
+                "a wrapper that leaves its rows alone)",
+                owner="logpdf",
+            )
+        return inner(columns, t)
+
+    #: True for a wrapper whose rows are not its inner world's (its density is not theirs).
+    alters_rows = False
+
     def respond(self, batch: Batch, decision, rng: Rngs) -> Response:
         """The inner world's response (outcomes as drawn if it does not respond)."""
         return respond(self.world, batch, decision, rng)
@@ -256,6 +323,13 @@ class WorldWrapper(Component):
     def on_deploy(self, scorer, t: float) -> None:
         """Pass a deployment on to the inner world."""
         notify_deploy(self.world, scorer, t)
+
+    def twin(self):
+        """The same wrapper around the inner world's no-change twin (see `twin`).
+
+        A wrapper that injects a change of its own (a fault) returns the inner twin instead.
+        """
+        return self.clone(world=twin(self.world))
 
     def __repr__(self) -> str:
         label = type(self).name or type(self).__name__

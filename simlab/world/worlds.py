@@ -285,6 +285,10 @@ class _Synthetic(Component):
     def _magnitude(self, shift):
         return None
 
+    def twin(self):
+        """The same world without its shifts (see `simlab.world.base.twin`)."""
+        return self.clone(shifts=())
+
     def __getstate__(self):
         return without_cache(self)
 
@@ -385,6 +389,21 @@ class CausalWorld(_Synthetic):
         """True P(Y=1|x) (binary) or E[Y|x] (regression) at time `t`."""
         self._columns_check(columns)
         return _mixture_proba(self.concept_at(t), columns)
+
+    def logpdf(self, columns, t: float) -> np.ndarray:
+        """The log density of P(X) at time `t` for each row of `columns` (log mass, categorical).
+
+        What the oracle detector (`simlab.detectors.OracleCUSUM`) compares before and after a
+        change. A row with a missing value has a NaN density.
+
+        Examples
+        --------
+        >>> from simlab.world import logistic
+        >>> round(float(logistic(n_features=1).logpdf({"x0": [0.0]}, 0.0)[0]), 4)
+        -0.9189
+        """
+        self._columns_check(columns)
+        return _mixture_logpdf(self.covariates_at(t), columns)
 
     def sample(self, n: int, t: float, rng) -> Batch:
         """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
@@ -500,6 +519,21 @@ class AnticausalWorld(_Synthetic):
         ln = _mixture_logpdf([(1.0 - pi, self._neg)], columns)
         return 1.0 / (1.0 + np.exp(np.clip(ln - lp, -700, 700)))
 
+    def logpdf(self, columns, t: float) -> np.ndarray:
+        """The log density of P(X) at time `t`: the class densities mixed by the prior.
+
+        Examples
+        --------
+        >>> from simlab.world import gaussian_classes
+        >>> w = gaussian_classes(n_features=1, separation=0.0)
+        >>> round(float(w.logpdf({"x0": [0.0]}, 0.0)[0]), 4)
+        -0.9189
+        """
+        self._columns_check(columns)
+        pi = self.prior_at(t)
+        parts = [(w, blocks) for w, blocks in ((1.0 - pi, self._neg), (pi, self._pos)) if w > 0]
+        return _mixture_logpdf(parts, columns)
+
     def sample(self, n: int, t: float, rng) -> Batch:
         """Draw `n` rows at time `t` from the stream ``rng[self.name]``."""
         n = _check_n("AnticausalWorld", n)
@@ -556,3 +590,7 @@ class Ambient(WorldWrapper):
     def events(self, horizon: float = math.inf) -> list[Event]:
         """Nothing is injected."""
         return []
+
+    def twin(self):
+        """Itself: nothing is injected, so the world is its own no-change twin."""
+        return self.clone()
