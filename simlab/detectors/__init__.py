@@ -12,18 +12,30 @@ from simlab.detectors.quality import (
     SchemaCheck,
     UnseenCategories,
 )
-from simlab.detectors.scores import ScorePSI
+from simlab.detectors.scores import (
+    CBPE,
+    HistogramShape,
+    MeanConfidence,
+    ScoreEntropy,
+    ScoreKS,
+    ScorePSI,
+)
 
 __all__ = [
+    "CBPE",
     "DETECTORS",
     "KS",
     "PSI",
     "BaseDetector",
     "Cardinality",
     "Detector",
+    "HistogramShape",
+    "MeanConfidence",
     "NullRate",
     "RangeCheck",
     "SchemaCheck",
+    "ScoreEntropy",
+    "ScoreKS",
     "ScorePSI",
     "Tags",
     "UnseenCategories",
