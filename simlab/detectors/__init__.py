@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
 from simlab.detectors.features import KS, PSI
+from simlab.detectors.label_shift import BBSE
 from simlab.detectors.performance import WindowedMetric
 from simlab.detectors.quality import (
     Cardinality,
@@ -22,6 +23,7 @@ from simlab.detectors.scores import (
 )
 
 __all__ = [
+    "BBSE",
     "CBPE",
     "DETECTORS",
     "KS",
