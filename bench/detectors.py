@@ -11,8 +11,11 @@ hits them alike; the figure is the best round (the minimum is robust to that loa
 The same rounds time ``np.sort`` of one tick's 10 × 1,000 values, so that the ratios
 ("KS = 4.1× one sort of the tick") can be compared across machines. The data-quality
 monitors are timed on the same ticks, except `UnseenCategories`, which needs categorical
-columns: it watches the same values cut into 8 string categories per feature. A tree
-given to ``--against`` that lacks them shows "-" in their rows.
+columns: it watches the same values cut into 8 string categories per feature. The
+prediction-score monitors added since (`ScoreKS`, `MeanConfidence`, `ScoreEntropy`,
+`HistogramShape`, `CBPE`, `BBSE`) read the same ticks' scores, with the reference's labels
+where they need them (CBPE, BBSE), and are listed after them. A tree given to ``--against``
+that lacks any of these shows "-" in their rows.
 
 ``--against PATH`` times a second simlab source tree on the same workload: PATH is the
 directory that holds its ``simlab`` package (``git worktree add PATH <commit>``, or
@@ -64,6 +67,12 @@ TARGETS_US = {
     "RangeCheck": None,
     "UnseenCategories (strings)": None,
     "Cardinality": None,
+    "ScoreKS": None,
+    "MeanConfidence": None,
+    "ScoreEntropy": None,
+    "HistogramShape": None,
+    "CBPE": None,
+    "BBSE": None,
 }
 
 #: The string categories `UnseenCategories` watches: each value's octile of N(0, 1).
@@ -121,6 +130,25 @@ def quality_jobs(reference: View, views: list[View]) -> dict[str, Callable[[], f
     }
 
 
+def score_jobs(reference: View, views: list[View]) -> dict[str, Callable[[], float]]:
+    """The prediction-score monitors' jobs; none if this simlab tree does not have them."""
+    try:
+        from simlab.detectors import (
+            BBSE,
+            CBPE,
+            HistogramShape,
+            MeanConfidence,
+            ScoreEntropy,
+            ScoreKS,
+        )
+    except ImportError:
+        return {}
+    return {
+        cls.__name__: detector_run(lambda cls=cls: cls(window_size=WINDOW), reference, views)
+        for cls in (ScoreKS, MeanConfidence, ScoreEntropy, HistogramShape, CBPE, BBSE)
+    }
+
+
 def timed(code: Callable, inputs: list) -> Callable[[], float]:
     """A job that times ``code(a)`` for every `a` of `inputs`, in seconds."""
 
@@ -157,6 +185,7 @@ def jobs(ragged: bool = False) -> dict[str, Callable[[], float]]:
         ),
         "KS, 5,000-row reference": detector_run(lambda: KS(window_size=WINDOW), large, views),
         **quality_jobs(reference, views),
+        **score_jobs(reference, views),
     }
 
 
