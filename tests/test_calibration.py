@@ -344,3 +344,37 @@ def test_the_oracle_skips_what_it_cannot_judge_and_refuses_worlds_without_a_dens
         OracleCUSUM(world=Faulted(world=world, fault=DropColumn(column="x0")), before=0, after=1)
     with pytest.raises(ConfigError, match="after"):
         OracleCUSUM(world=world, before=2.0, after=1.0)
+
+
+# -- per-feature statistics, when asked ------------------------------------------------------
+
+
+def test_per_feature_statistics_are_recorded_when_asked():
+    from simlab.sim.run import run_problems
+
+    shift = CovariateShift(features=("x2",), mean=3.0, schedule=Sudden(start=20))
+    s = Scenario(
+        world=sea(shifts=(shift,)),
+        monitors=(PSI(), KS(), ScorePSI(), PSI(on="served")),
+        horizon_hours=40.0,
+        train_rows=2000,
+    )
+    run = simulate(s, seed=0, feature_statistics=True)
+    assert run_problems(run) == []
+    fs = run["feature_statistic"]
+    assert fs.dims == ("time", "detector", "feature")
+    # the Run's statistic is the largest of the per-feature ones
+    per = fs.sel(detector=["psi", "ks", "psi_served"]).max("feature")
+    assert np.array_equal(
+        per.values, run["statistic"].sel(detector=["psi", "ks", "psi_served"]).values
+    )
+    assert fs.sel(detector="score_psi").isnull().all()  # not a per-feature detector
+    late = fs.isel(time=30).sel(detector="psi").values
+    assert late.argmax() == 2  # x2 moved
+    plain = simulate(s, seed=0)
+    assert "feature_statistic" not in plain
+    assert plain["statistic"].equals(run["statistic"])  # asking changes nothing else
+    broken = run.assign(feature_statistic=run["feature_statistic"].isel(feature=0))
+    assert any("feature_statistic" in p for p in run_problems(broken))
+    with pytest.raises(ConfigError, match="feature_statistics"):
+        simulate(s, seed=0, feature_statistics="yes")

@@ -36,7 +36,7 @@ from simlab.sim.recorder import Recorder, params_json
 from simlab.sim.resources import check_resources
 from simlab.sim.run import SCHEMA_VERSION
 from simlab.sim.scenario import Scenario
-from simlab.validation import check_int
+from simlab.validation import check_bool, check_int
 from simlab.view import View
 from simlab.world.base import respond
 
@@ -55,7 +55,14 @@ def _fresh(component):
 class _Run:
     """Everything one run is made of, and the order of one tick's roles."""
 
-    def __init__(self, scenario: Scenario, rngs: Rngs, env: simpy.Environment, tape=None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        rngs: Rngs,
+        env: simpy.Environment,
+        tape=None,
+        feature_statistics: bool = False,
+    ):
         self.scenario = scenario
         self.tape = tape
         self.rngs = rngs
@@ -94,6 +101,7 @@ class _Run:
             schema=self.world.schema,
             detectors=self.names,
             n_bins=scenario.n_bins,
+            feature_statistics=feature_statistics,
         )
 
     def initial_training_batch(self) -> Batch:
@@ -191,7 +199,14 @@ def _run_attrs(scenario: Scenario, seed: int, horizon: float, task: str) -> dict
     }
 
 
-def simulate(scenario: Scenario, seed: int = 0, *, progress=None, memory_budget=None):
+def simulate(
+    scenario: Scenario,
+    seed: int = 0,
+    *,
+    progress=None,
+    memory_budget=None,
+    feature_statistics: bool = False,
+):
     """Run `scenario` with `seed` and return the Run (an `xarray.Dataset`).
 
     Everything with state (the world, the monitors, the decision rule) is cloned fresh for
@@ -209,6 +224,9 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None, memory_budget=
     memory_budget
         Bytes the run may use; a plan whose estimate (`simlab.sim.resources.estimate`) is
         larger is refused before anything runs. None: half of this machine's memory.
+    feature_statistics
+        Also record every per-feature statistic, feature by feature (the Run's
+        ``feature_statistic``, on time x detector x feature), not only the largest.
 
     Examples
     --------
@@ -218,10 +236,19 @@ def simulate(scenario: Scenario, seed: int = 0, *, progress=None, memory_budget=
     >>> run.sizes["time"], run.attrs["task"]
     (48, 'binary')
     """
-    return _simulate(scenario, seed, progress=progress, memory_budget=memory_budget)
+    check_bool("simulate", "feature_statistics", feature_statistics)
+    return _simulate(
+        scenario,
+        seed,
+        progress=progress,
+        memory_budget=memory_budget,
+        feature_statistics=feature_statistics,
+    )
 
 
-def _simulate(scenario, seed, *, progress=None, memory_budget=None, tape=None):
+def _simulate(
+    scenario, seed, *, progress=None, memory_budget=None, tape=None, feature_statistics=False
+):
     """`simulate`, optionally recording what the monitors see on `tape` (`simlab.sim.tape`)."""
     if not isinstance(scenario, Scenario):
         raise ConfigError("scenario", scenario, "a Scenario", owner="simulate")
@@ -229,7 +256,7 @@ def _simulate(scenario, seed, *, progress=None, memory_budget=None, tape=None):
     check_resources(scenario, memory_budget)
     rngs = Rngs(seed)
     env = simpy.Environment()
-    run = _Run(scenario, rngs, env, tape)
+    run = _Run(scenario, rngs, env, tape, feature_statistics)
     model = run.deployment.deploy(
         run.initial_training_batch(), now=0.0, window=(-scenario.train_hours, 0.0)
     )

@@ -358,9 +358,10 @@ def monitor(monitors, watches, names, views: dict, alarms, deployment, recorder,
     >>> bool(rec.alarm[0, 0]), [e.kind.value for e in dep.events]
     (True, ['alarm'])
     """
+    per_feature = recorder.feature_statistic is not None
     for j, (m, watch) in enumerate(zip(monitors, watches, strict=True)):
         verdict = m.update(views[watch is Watches.SERVED])
-        recorder.verdict(k, j, verdict)
+        recorder.verdict(k, j, verdict, getattr(m, "features_", None) if per_feature else None)
         if verdict.alarm:
             if not deployment.alarmed[j]:
                 deployment.events.append(Event(EventKind.ALARM, t, t, source=names[j]))

@@ -105,8 +105,19 @@ class Recorder:
     ((3,), (3, 3))
     """
 
-    def __init__(self, *, n_ticks: int, task: str, schema, detectors: list[str], n_bins: int):
+    def __init__(
+        self,
+        *,
+        n_ticks: int,
+        task: str,
+        schema,
+        detectors: list[str],
+        n_bins: int,
+        feature_statistics: bool = False,
+    ):
         t, f, d = n_ticks, len(schema), len(detectors)
+        # per feature, when asked: a per-feature statistic's value for each feature
+        self.feature_statistic = np.full((t, d, f), np.nan) if feature_statistics else None
         self.task = task
         self.schema = schema
         self.detectors = list(detectors)
@@ -251,10 +262,25 @@ class Recorder:
         else:
             self.ipw_sums[k] = regression_sums(y, scores, weights)
 
-    def verdict(self, k: int, j: int, verdict) -> None:
-        """Record monitor `j`'s verdict at tick `k` (per-feature statistics: the largest)."""
+    def verdict(self, k: int, j: int, verdict, features=None) -> None:
+        """Record monitor `j`'s verdict at tick `k` (per-feature statistics: the largest).
+
+        With `features` (the detector's ``features_``, the order of a per-feature statistic)
+        and per-feature recording on, every feature's value is kept too; a served one-hot
+        column ``feature=category`` counts for its feature (the largest of its columns).
+        """
         self.statistic[k, j], self.threshold[k, j] = scalar_verdict(verdict)
         self.alarm[k, j] = verdict.alarm
+        if self.feature_statistic is not None and features is not None:
+            stat = np.asarray(verdict.statistic, dtype=float)
+            if stat.ndim == 1 and stat.size == len(features):
+                row = self.feature_statistic[k, j]
+                for name, value in zip(features, stat, strict=True):
+                    i = self._feature_index.get(name)
+                    if i is None and "=" in name:
+                        i = self._feature_index.get(name.split("=", 1)[0])
+                    if i is not None and not np.isnan(value):
+                        row[i] = value if np.isnan(row[i]) else max(row[i], value)
         for name in getattr(verdict, "blame", ()):
             i = self._feature_index.get(name)
             if i is None and "=" in name:
@@ -316,6 +342,11 @@ class Recorder:
             "threshold": self.threshold,
             "alarm": self.alarm,
             "blamed": self.blamed,
+            **(
+                {}
+                if self.feature_statistic is None
+                else {"feature_statistic": self.feature_statistic}
+            ),
             "event_kind": np.array([e.kind.value for e in events], dtype=str),
             "event_start": np.array(
                 [to_datetime(t0, e.start) for e in events], dtype="datetime64[ns]"

@@ -126,6 +126,16 @@ RUN_DATA_VARS = {
     "event_detail": Var(("event",), "str", "event detail (JSON)", "1"),
 }
 
+#: Data variables a Run holds only when asked (`simulate(..., feature_statistics=True)`).
+RUN_OPTIONAL_VARS = {
+    "feature_statistic": Var(
+        ("time", "detector", "feature"),
+        "float",
+        "per-feature detector statistic (NaN: the detector has none for that feature)",
+        "1",
+    ),
+}
+
 #: attr -> expected Python type ("str", "int" or "number")
 RUN_ATTRS = {
     "scenario": "str",
@@ -165,7 +175,7 @@ def build_run(
     Parameters
     ----------
     data
-        One array per `RUN_DATA_VARS` entry, no more and no fewer.
+        One array per `RUN_DATA_VARS` entry, no fewer, and any of `RUN_OPTIONAL_VARS`.
     coords
         One array per `RUN_COORDS` entry; ``higher_is_better`` may be omitted (it follows
         from ``metric``).
@@ -191,7 +201,8 @@ def build_run(
         )
     for given, spec, what in ((data, RUN_DATA_VARS, "data"), (coords, RUN_COORDS, "coords")):
         missing = sorted(set(spec) - set(given))
-        extra = sorted(set(given) - set(spec))
+        optional = RUN_OPTIONAL_VARS if what == "data" else {}
+        extra = sorted(set(given) - set(spec) - set(optional))
         if missing or extra:
             raise ConfigError(
                 what,
@@ -210,6 +221,9 @@ def build_run(
         return xr.Variable(var.dims, values, var_attrs)
 
     data_vars = {name: variable(name, var, data[name]) for name, var in RUN_DATA_VARS.items()}
+    for name, var in RUN_OPTIONAL_VARS.items():
+        if name in data:
+            data_vars[name] = variable(name, var, data[name])
     coord_vars = {name: variable(name, var, coords[name]) for name, var in RUN_COORDS.items()}
     return xr.Dataset(data_vars, coords=coord_vars, attrs=dict(attrs))
 
@@ -337,6 +351,8 @@ def run_problems(ds: xr.Dataset) -> list[str]:
         problems.append(f"dims {missing} are missing (has {list(ds.dims)})")
     _check_variables(ds, RUN_COORDS, "coordinate", problems)
     _check_variables(ds, RUN_DATA_VARS, "data variable", problems)
+    present = {k: v for k, v in RUN_OPTIONAL_VARS.items() if k in ds.variables}
+    _check_variables(ds, present, "data variable", problems)
     _check_labels(ds, problems)
     _check_attrs(ds, problems)
     _check_values(ds, problems)
