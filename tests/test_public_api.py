@@ -46,6 +46,8 @@ def test_every_public_object_has_a_docstring_with_an_example():
         "simlab.feedback",
         "simlab.sim.run",
         "simlab.sim.processes",
+        "simlab.sim.tape",
+        "simlab.sim.calibrate",
         "simlab.testing.checks",
         "simlab.world",
         "simlab.detectors",

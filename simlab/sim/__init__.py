@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from simlab.sim.calibrate import Calibrated, calibrate
 from simlab.sim.delays import DELAYS, Delay, ExponentialDelay, FixedDelay, LogNormalDelay
 from simlab.sim.engine import simulate
 from simlab.sim.labels import LabelQueue
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Periodic, Policy
 from simlab.sim.run import RunAccessor, load, save
 from simlab.sim.scenario import CAUSES, Scenario
+from simlab.sim.tape import Tape, record_tape
 from simlab.sim.traffic import TRAFFIC, Bursts, Constant, Diurnal, Traffic
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "POLICIES",
     "TRAFFIC",
     "Bursts",
+    "Calibrated",
     "Constant",
     "Delay",
     "Diurnal",
@@ -29,8 +32,11 @@ __all__ = [
     "Policy",
     "RunAccessor",
     "Scenario",
+    "Tape",
     "Traffic",
+    "calibrate",
     "load",
+    "record_tape",
     "save",
     "simulate",
 ]
