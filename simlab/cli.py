@@ -189,7 +189,7 @@ def _prepare_out(out: Path, *, force: bool) -> None:
         raise ConfigError("--out", str(out), f"a writable folder ({err.strerror or err})") from None
 
 
-def _run_one(name: str, *, seed: int, out: Path, quiet: bool, force: bool, budget=None):
+def _run_one(name: str, *, seed: int, out: Path, quiet: bool, force: bool, budget=None, twin=False):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -208,7 +208,15 @@ def _run_one(name: str, *, seed: int, out: Path, quiet: bool, force: bool, budge
         progress=_Progress(scenario.name, quiet=quiet),
         memory_budget=None if budget is None else budget * 1e9,
     )
-    report = evaluate(run)
+    null = None
+    if twin:  # the no-change twin, same seed: alarms it raises too are chance
+        null = simulate(
+            scenario.twin(),
+            seed=seed,
+            progress=_Progress(f"{scenario.name} (no-change twin)", quiet=quiet),
+            memory_budget=None if budget is None else budget * 1e9,
+        )
+    report = evaluate(run, twin=null)
     save(run, out / "run.nc")
     fig = run_figure(run)
     fig.savefig(out / "timeline.png", dpi=110, bbox_inches="tight")
@@ -225,8 +233,11 @@ def _cmd_run(args) -> int:
         quiet=args.quiet,
         force=args.force,
         budget=args.memory_budget,
+        twin=args.twin,
     )
     print(summary(run, report))
+    if args.twin:
+        print("(detections judged against the no-change twin: its alarms are chance)")
     print(f"\nwrote {out / 'run.nc'} and {out / 'timeline.png'}")
     return 0
 
@@ -305,6 +316,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="out/run", help="output folder (default: out/run)")
     run.add_argument("--quiet", action="store_true", help="no progress line")
     run.add_argument("--force", action="store_true", help="replace an earlier run in --out")
+    run.add_argument(
+        "--twin",
+        action="store_true",
+        help="also run the no-change twin (same seed): an alarm it raises too is no detection",
+    )
     run.add_argument(
         "--memory-budget",
         type=float,

@@ -161,3 +161,50 @@ def test_a_real_run_with_two_changes():
     assert out["episode_start"].values.tolist() == [100.0, 200.0]
     assert out["detected"].values.all()
     assert (out["delay"].values <= 2.0).all()
+
+
+def test_evaluate_with_the_twin_does_not_credit_a_chance_alarm():
+    # the bug the issue saw with KS on sea_gradual: a chance alarm after onset counted as the
+    # detection. With the twin, that alarm is luck and the real detection is the next one.
+    from simlab.metrics import detection_delay, evaluate, first_alarm, lead_time, missed
+
+    run = make_run(onset_hours=100.0, detectors={"ks": [103.0, 120.0]})
+    twin = make_run(onset_hours=None, harm_hours=None, detectors={"ks": [103.0]})
+    assert float(detection_delay(run).sel(detector="ks")) == 3.0
+    assert float(detection_delay(run, twin=twin).sel(detector="ks")) == 20.0
+    e = evaluate(run, twin=twin)
+    assert float(e["delay_hours"].sel(detector="ks")) == 20.0
+    assert e.attrs["twin"] == 1
+    assert float(lead_time(run, twin=twin).sel(detector="ks")) == float(
+        e["lead_hours"].sel(detector="ks")
+    )
+    lone = make_run(onset_hours=100.0, detectors={"ks": [103.0]})
+    assert bool(missed(lone, twin=twin).sel(detector="ks"))
+    assert first_alarm(lone, twin=twin).isnull().all()
+    with pytest.raises(ConfigError, match="twin"):
+        evaluate(run, twin=make_run(n_ticks=50, harm_hours=None, onset_hours=None, detectors={}))
+
+
+def test_the_cli_judges_against_the_twin_when_asked(tmp_path, capsys):
+    from simlab.cli import main
+
+    toml = tmp_path / "s.toml"
+    toml.write_text('extends = "sea_gradual"\nhorizon_hours = 60\ntrain_rows = 1000\n')
+    assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--twin", "--quiet"]) == 0
+    assert "no-change twin" in capsys.readouterr().out
+
+
+def test_a_restarting_detector_raises_a_new_alarm_on_every_alarming_tick():
+    # a CUSUM that restarts after each alarm and alarms at 99 and again at 100 has raised
+    # two alarms; a windowed test alarming at 99 and 100 has raised one, before onset
+    from simlab.metrics import first_alarm
+
+    run = make_run(
+        onset_hours=100.0, detectors={"oracle_cusum": [99.0, 100.0], "psi": [99.0, 100.0]}
+    )
+    run = run.assign_coords(detector_kind=("detector", ["oracle_cusum", "psi"]))
+    first = first_alarm(run)
+    hours = (first - run.time[0]) / np.timedelta64(1, "h")
+    assert float(hours.sel(detector="oracle_cusum")) == 100.0
+    assert first.sel(detector="psi").isnull()
+    assert int(score(run)["n_alarms"].sel(detector="oracle_cusum")) == 2

@@ -69,7 +69,9 @@ class OracleCUSUM(BaseDetector):
     [False, True]
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.FEATURES, threshold="threshold", direction=1)
+    tags: ClassVar[Tags] = Tags(
+        watches=Watches.FEATURES, threshold="threshold", direction=1, restarts=True
+    )
 
     def __init__(self, *, world, before: float, after: float, threshold: float = 10.0):
         self.world = world

@@ -9,6 +9,7 @@ from __future__ import annotations
 from simlab.metrics.degradation import degradation, label_gap, optimism
 from simlab.metrics.detection import (
     CHANGE_KINDS,
+    alarm_starts,
     blamed_right,
     detection_delay,
     evaluate,
@@ -28,6 +29,7 @@ __all__ = [
     "BASELINES",
     "CHANGE_KINDS",
     "alarm_onsets",
+    "alarm_starts",
     "blamed_right",
     "change_episodes",
     "degradation",

@@ -17,11 +17,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from simlab.detectors.base import restarts_of
 from simlab.errors import ConfigError
 from simlab.metrics.degradation import _drop_scalar_coords, _metric_name, _shortfall
 
 __all__ = [
     "CHANGE_KINDS",
+    "alarm_starts",
     "blamed_right",
     "detection_delay",
     "evaluate",
@@ -209,16 +211,67 @@ def label_alarm_time(
     )
 
 
-def first_alarm(run: xr.Dataset) -> xr.DataArray:
+def _twin_alarm(run: xr.Dataset, twin: xr.Dataset | None) -> xr.DataArray | None:
+    """The twin's alarms on the run's coordinates (checked to be the same ticks and monitors)."""
+    if twin is None:
+        return None
+    same = twin.sizes.get("time") == run.sizes.get("time") and list(
+        twin["detector"].values
+    ) == list(run["detector"].values)
+    if not same:
+        raise ConfigError(
+            "twin",
+            f"{twin.sizes.get('time')} ticks, detectors {list(twin['detector'].values)}",
+            f"the run's no-change twin: {run.sizes.get('time')} ticks, detectors "
+            f"{list(run['detector'].values)}",
+            owner="simlab.metrics",
+        )
+    return run["alarm"].copy(data=twin["alarm"].transpose(*run["alarm"].dims).values)
+
+
+def alarm_starts(run: xr.Dataset) -> xr.DataArray:
+    """Ticks where a new alarm begins: alarming now and not on the previous tick.
+
+    For a detector that restarts after each alarm (`Tags.restarts`: CUSUM, DDM, ...),
+    every alarming tick is a new alarm. A deployment refits the monitors, so an alarm that
+    holds across one begins anew there.
+
+    Examples
+    --------
+    >>> from simlab.testing._runs import make_run
+    >>> run = make_run(detectors={"a": [10.0, 11.0, 12.0, 30.0]})
+    >>> np.flatnonzero(alarm_starts(run).sel(detector="a").values).tolist()
+    [10, 30]
+    """
+    alarm = run["alarm"]
+    begins = alarm & ~alarm.shift(time=1, fill_value=False)
+    if "deployed_version" in run:
+        version = run["deployed_version"]
+        before = version.shift(time=1)
+        begins = begins | (alarm & (version != before) & before.notnull())
+    if "detector_kind" in run.coords:
+        restarting = xr.apply_ufunc(
+            np.vectorize(lambda k: restarts_of(str(k)), otypes=[bool]), run["detector_kind"]
+        )
+        if restarting.any():
+            begins = xr.where(restarting, alarm, begins)
+    return begins.transpose(*alarm.dims).rename("alarm_start")
+
+
+def first_alarm(run: xr.Dataset, *, twin: xr.Dataset | None = None) -> xr.DataArray:
     """Each detector's first alarm that begins at or after onset.
 
     An alarm raised before onset and still standing at onset does not count as a
-    detection: only a new alarm (a tick in alarm after one that was not) does.
+    detection: only a new alarm (a tick in alarm after one that was not) does. With the
+    no-change `twin` (the run of ``scenario.twin()`` with the same seed), an alarm that
+    begins at a tick where the twin alarmed too is chance, not a detection.
 
     Parameters
     ----------
     run
         A Run.
+    twin
+        Optional: the Run of the scenario's no-change twin, same seed.
 
     Returns
     -------
@@ -234,20 +287,24 @@ def first_alarm(run: xr.Dataset) -> xr.DataArray:
     110.0
     """
     after = run["time"] >= onset(run)
-    alarm = run["alarm"]
     # an alarm raised before onset and still standing is a false alarm, not a detection
-    begins = alarm & ~alarm.shift(time=1, fill_value=False)
+    begins = alarm_starts(run)
+    lucky = _twin_alarm(run, twin)
+    if lucky is not None:
+        begins = begins & ~lucky
     out = _earliest(run["time"], begins & after, "time")
     return out.assign_attrs(long_name="first alarm at or after onset").rename("first_alarm")
 
 
-def detection_delay(run: xr.Dataset) -> xr.DataArray:
+def detection_delay(run: xr.Dataset, *, twin: xr.Dataset | None = None) -> xr.DataArray:
     """Hours from onset to each detector's first alarm.
 
     Parameters
     ----------
     run
         A Run.
+    twin
+        Optional no-change twin Run (see `first_alarm`).
 
     Returns
     -------
@@ -261,12 +318,16 @@ def detection_delay(run: xr.Dataset) -> xr.DataArray:
     >>> [round(float(v), 1) for v in detection_delay(run)]
     [10.0, nan]
     """
-    out = _hours(first_alarm(run) - onset(run))
+    out = _hours(first_alarm(run, twin=twin) - onset(run))
     return out.assign_attrs(long_name="detection delay", units="h").rename("delay_hours")
 
 
 def lead_time(
-    run: xr.Dataset, *, metric: str | None = None, tolerance: float | None = None
+    run: xr.Dataset,
+    *,
+    metric: str | None = None,
+    tolerance: float | None = None,
+    twin: xr.Dataset | None = None,
 ) -> xr.DataArray:
     """Hours by which each detector's first alarm came before the label alarm.
 
@@ -278,6 +339,8 @@ def lead_time(
         A Run.
     metric, tolerance
         Passed to `label_alarm_time`.
+    twin
+        Optional no-change twin Run (see `first_alarm`).
 
     Returns
     -------
@@ -293,7 +356,7 @@ def lead_time(
     44.0
     """
     label = label_alarm_time(run, metric=metric, tolerance=tolerance)
-    out = _hours(label - first_alarm(run))
+    out = _hours(label - first_alarm(run, twin=twin))
     return out.assign_attrs(long_name="lead time over labels", units="h").rename("lead_hours")
 
 
@@ -359,13 +422,15 @@ def false_alarm_rate(run: xr.Dataset) -> xr.DataArray:
     )
 
 
-def missed(run: xr.Dataset) -> xr.DataArray:
+def missed(run: xr.Dataset, *, twin: xr.Dataset | None = None) -> xr.DataArray:
     """Whether each detector missed the change: there is one and no new alarm began after it.
 
     Parameters
     ----------
     run
         A Run.
+    twin
+        Optional no-change twin Run (see `first_alarm`).
 
     Returns
     -------
@@ -379,7 +444,7 @@ def missed(run: xr.Dataset) -> xr.DataArray:
     >>> [bool(v) for v in missed(run)]
     [False, True, True]
     """
-    out = onset(run).notnull() & first_alarm(run).isnull()
+    out = onset(run).notnull() & first_alarm(run, twin=twin).isnull()
     return out.assign_attrs(long_name="missed change", units="1").rename("missed")
 
 
@@ -437,7 +502,11 @@ def blamed_right(run: xr.Dataset) -> xr.DataArray:
 
 
 def evaluate(
-    run: xr.Dataset, *, metric: str | None = None, tolerance: float | None = None
+    run: xr.Dataset,
+    *,
+    metric: str | None = None,
+    tolerance: float | None = None,
+    twin: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Every detection metric of one Run, in one Dataset.
 
@@ -447,6 +516,9 @@ def evaluate(
         A Run.
     metric, tolerance
         Override the Run's ``primary_metric`` and ``tolerance`` for harm and the label alarm.
+    twin
+        Optional: the Run of the scenario's no-change twin with the same seed; an alarm
+        the twin also raised at that tick is not a detection (`first_alarm`).
 
     Returns
     -------
@@ -476,7 +548,7 @@ def evaluate(
     start = onset(run)
     harm = harm_time(run, metric=name, tolerance=tol)
     label = label_alarm_time(run, metric=name, tolerance=tol)
-    first = first_alarm(run)
+    first = first_alarm(run, twin=twin)
     min_rows = run.attrs.get("min_rows", 0)
     judged = (largest_window(run, "true") >= min_rows).assign_attrs(
         long_name="harm could be judged (a window reached min_rows)", units="1"
@@ -499,16 +571,16 @@ def evaluate(
             "largest_true_window": largest_window(run, "true"),
             "largest_observed_window": largest_window(run, "observed"),
             "first_alarm": first,
-            "delay_hours": detection_delay(run),
+            "delay_hours": detection_delay(run, twin=twin),
             "lead_hours": _hours(label - first).assign_attrs(
                 long_name="lead time over labels", units="h"
             ),
             "false_alarms": false_alarms(run),
             "false_alarm_rate": false_alarm_rate(run),
-            "missed": missed(run),
+            "missed": missed(run, twin=twin),
             "blamed_right": blamed_right(run),
         }
     )
-    attrs = {"metric": name, "tolerance": tol}
+    attrs = {"metric": name, "tolerance": tol, "twin": int(twin is not None)}
     attrs.update({k: run.attrs[k] for k in ("scenario", "seed") if k in run.attrs})
     return out.assign_attrs(attrs)

@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from simlab.errors import ConfigError
-from simlab.metrics.detection import CHANGE_KINDS
+from simlab.metrics.detection import CHANGE_KINDS, alarm_starts
 
 __all__ = ["BASELINES", "alarm_onsets", "change_episodes", "score"]
 
@@ -84,9 +84,11 @@ def change_episodes(run: xr.Dataset) -> np.ndarray:
 
 
 def alarm_onsets(run: xr.Dataset) -> xr.DataArray:
-    """Where each detector's alarms start: alarming now and not on the previous tick.
+    """Where each detector's alarms start (`simlab.metrics.alarm_starts`).
 
-    A deployment refits the monitors, so an alarm that holds across one starts anew there.
+    A run of alarming ticks is one alarm, except for a detector that restarts after each
+    alarm (`Tags.restarts`), whose every alarming tick is one; a deployment refits the
+    monitors, so an alarm that holds across one starts anew there.
 
     Examples
     --------
@@ -95,16 +97,7 @@ def alarm_onsets(run: xr.Dataset) -> xr.DataArray:
     >>> np.flatnonzero(alarm_onsets(run).sel(detector="a").values).tolist()
     [10, 30]
     """
-    alarm = run["alarm"].transpose("time", ...)
-    values = alarm.values.astype(bool)
-    start = values.copy()
-    start[1:] &= ~values[:-1]
-    if "deployed_version" in run:
-        version = run["deployed_version"].values
-        changed = np.zeros(version.shape, bool)
-        changed[1:] = version[1:] != version[:-1]
-        start |= values & changed.reshape(changed.shape + (1,) * (values.ndim - 1))
-    return alarm.copy(data=start).rename("alarm_onset")
+    return alarm_starts(run).rename("alarm_onset")
 
 
 def _windows(episodes, n_ticks: int, tick_hours: float, max_delay_hours) -> list[tuple]:

@@ -363,7 +363,8 @@ def monitor(monitors, watches, names, views: dict, alarms, deployment, recorder,
         verdict = m.update(views[watch is Watches.SERVED])
         recorder.verdict(k, j, verdict, getattr(m, "features_", None) if per_feature else None)
         if verdict.alarm:
-            if not deployment.alarmed[j]:
+            # a new alarm: the first alarming tick, or any, for a detector that restarts
+            if not deployment.alarmed[j] or getattr(m.tags, "restarts", False):
                 deployment.events.append(Event(EventKind.ALARM, t, t, source=names[j]))
             alarms.publish(names[j])
         deployment.alarmed[j] = verdict.alarm

@@ -72,6 +72,7 @@ class Replay:
     alarm: np.ndarray
     deploys: tuple[int, ...]
     tick_hours: float
+    restarts: bool = False
 
     @property
     def n_ticks(self) -> int:
@@ -83,9 +84,12 @@ class Replay:
         """Ticks where an alarm starts: alarm now, and not on the previous tick (or refitted).
 
         The engine logs an alarm event at the same ticks: a run of alarming ticks is one
-        alarm, and a deployment starts counting afresh.
+        alarm, and a deployment starts counting afresh; for a detector that restarts after
+        each alarm (`Tags.restarts`) every alarming tick is one.
         """
         a = self.alarm
+        if self.restarts:
+            return np.flatnonzero(a)
         start = a.copy()
         start[1:] &= ~a[:-1]
         for k in self.deploys:
@@ -224,7 +228,8 @@ class Tape:
             verdict = m.update(views[k])
             stat[k], thr[k] = scalar_verdict(verdict)
             alarm[k] = verdict.alarm
-        return Replay(name, stat, thr, alarm, self.deploys, self.tick_hours)
+        restarts = bool(getattr(detector.tags, "restarts", False))
+        return Replay(name, stat, thr, alarm, self.deploys, self.tick_hours, restarts)
 
 
 def record_tape(
