@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
-from simlab.detectors.features import KS, PSI
+from simlab.detectors.features import KS, PSI, ChiSquare, Hellinger, JensenShannon, Wasserstein
 from simlab.detectors.performance import WindowedMetric
 from simlab.detectors.quality import (
     Cardinality,
@@ -20,7 +20,10 @@ __all__ = [
     "PSI",
     "BaseDetector",
     "Cardinality",
+    "ChiSquare",
     "Detector",
+    "Hellinger",
+    "JensenShannon",
     "NullRate",
     "RangeCheck",
     "SchemaCheck",
@@ -29,6 +32,7 @@ __all__ = [
     "UnseenCategories",
     "Verdict",
     "View",
+    "Wasserstein",
     "Watches",
     "WindowedMetric",
 ]
