@@ -51,8 +51,10 @@ def _blame(names: list[str], over: np.ndarray) -> tuple[str, ...]:
 
 
 def _check_correction(owner: str, correction) -> None:
-    if correction not in CORRECTIONS:
-        raise ConfigError("correction", correction, f"one of {list(CORRECTIONS)}", owner=owner)
+    if correction is not None and correction not in CORRECTIONS:
+        raise ConfigError(
+            "correction", correction, f"None or one of {list(CORRECTIONS)}", owner=owner
+        )
 
 
 def _check_window(owner: str, window_size, min_samples) -> None:
@@ -357,9 +359,12 @@ class KS(BaseDetector):
         Family-wise false-alarm probability per tick (see `correction`); the verdict
         blames every feature over its critical value.
     correction
-        ``"bonferroni"``: each feature is tested at ``α / k`` (``k`` features);
-        ``"fdr"``: Benjamini–Hochberg at false discovery rate α, which rejects at least
-        what Bonferroni rejects and, with several features shifted, usually more.
+        None (the default) or ``"bonferroni"``: each feature is tested at ``α / k``
+        (``k`` features); ``"fdr"``: Benjamini–Hochberg at false discovery rate α, which
+        rejects at least what Bonferroni rejects and, with several features shifted,
+        usually more. The default is None rather than ``"bonferroni"`` so that specs
+        written before the option (the scenario catalogue's TOML files leave None out)
+        stay what they were.
     window_size
         The test uses the most recent `window_size` rows seen.
     min_samples
@@ -444,7 +449,7 @@ class KS(BaseDetector):
         *,
         features: tuple[str, ...] | None = None,
         alpha: float = 0.01,
-        correction: str = "bonferroni",
+        correction: str | None = None,
         window_size: int = 1000,
         min_samples: int = 100,
         on: str = "upstream",
@@ -581,9 +586,10 @@ class ChiSquare(_Binned, BaseDetector):
     alpha
         False-alarm probability per tick under no change (see `correction`).
     correction
-        ``"bonferroni"``: each feature is tested at ``α / k`` (``k`` features);
-        ``"fdr"``: Benjamini–Hochberg at false discovery rate α, which rejects at least
-        what Bonferroni rejects and, with several features shifted, usually more.
+        None (the default, as `KS`'s) or ``"bonferroni"``: each feature is tested at
+        ``α / k`` (``k`` features); ``"fdr"``: Benjamini–Hochberg at false discovery rate
+        α, which rejects at least what Bonferroni rejects and, with several features
+        shifted, usually more.
     window_size
         The test counts the most recent `window_size` rows seen.
     min_samples
@@ -681,7 +687,7 @@ class ChiSquare(_Binned, BaseDetector):
         features: tuple[str, ...] | None = None,
         n_bins: int = 10,
         alpha: float = 0.01,
-        correction: str = "bonferroni",
+        correction: str | None = None,
         window_size: int = 1000,
         min_samples: int = 100,
         on: str = "upstream",
@@ -726,7 +732,7 @@ class ChiSquare(_Binned, BaseDetector):
         statistic, df = chi2_homogeneity(self.pooled_reference_, self._pool(self.window_.counts))
         p = chi2_pvalue(statistic, df)
         self.pvalues_ = p
-        cutoff, level = corrected_level(p, self.alpha, self.correction)
+        cutoff, level = corrected_level(p, self.alpha, self.correction or "bonferroni")
         key = (level, df.tobytes())
         if key != self._critical_key:
             self._critical_key, self._critical = key, chi2_critical(level, df)
@@ -796,14 +802,19 @@ class Wasserstein(BaseDetector):
     ``s`` the reference's standard deviation (population formula, finite values). A
     shift of the mean by ``δ`` standard deviations moves it by exactly ``δ``, whatever
     the law, so the threshold reads as "the window moved this many standard deviations
-    of mass": the default 0.1 sd is well above the noise of samples of the default sizes
-    (under no change ``W_1/s`` is about ``0.8 \sqrt{1/n + 1/m}`` for normal data: 0.036
-    for ``n = m = 1000``), and a 0.5-sd shift gives 0.5. A constant reference (``s =
-    0``) makes the statistic 0 while the window equals it and inf otherwise.
+    of mass". Under no change ``W_1/s`` is about ``1.3 \sqrt{1/n + 1/m}`` for normal
+    data (``\sqrt{2/π} ∫ \sqrt{Φ(1 − Φ)}``): 0.058 on average for ``n = m = 1000``, with
+    a 99.9% quantile of 0.13, and 0.2 at ``m = 250``; the default 0.2 sd stays above that
+    noise for windows of 250 rows or more, and a 0.5-sd shift gives 0.5. A constant
+    reference (``s = 0``) makes the statistic 0 while the window equals it and inf
+    otherwise.
 
-    NaN values are dropped. ±inf are ordinary values: ``W_1`` is inf exactly when the
-    two samples put different shares of their values at +inf (or at −inf), and such a
-    feature alarms. Each tick sorts the window (``(feature, window)`` at once) and sums
+    NaN values are dropped (a column the view lacks reads as all NaN: nothing left to
+    compare, so nan and no alarm, as for `KS`; `NullRate` sees it). ±inf are ordinary
+    values: ``W_1`` is inf exactly when the two samples put different shares of their
+    values at +inf (or at −inf), and such a feature alarms.
+
+    Each tick sorts the window (``(feature, window)`` at once) and sums
     ``|r_(i) − x_(j)|`` over the ``n + m − 1`` segments of the two quantile functions,
     whose indices and widths depend on ``(n, m)`` alone and are kept (`QuantileCoupling`).
 
@@ -835,7 +846,7 @@ class Wasserstein(BaseDetector):
         self,
         *,
         features: tuple[str, ...] | None = None,
-        threshold: float = 0.1,
+        threshold: float = 0.2,
         window_size: int = 1000,
         min_samples: int = 100,
         on: str = "upstream",
@@ -901,7 +912,7 @@ class Wasserstein(BaseDetector):
     def _test_params(cls) -> list[dict]:
         return [
             {"features": ("x0", "x1", "x2")},
-            {"features": ("x1", "x0"), "threshold": 0.2, "window_size": 300, "min_samples": 50},
+            {"features": ("x1", "x0"), "threshold": 0.3, "window_size": 300, "min_samples": 50},
         ]
 
 
@@ -986,10 +997,12 @@ class JensenShannon(_BinnedDistance, BaseDetector):
 
     logarithms in base 2 (so the distance is in [0, 1]), ``0 log 0 = 0``: no floor is
     needed, a cell empty on one side adds a finite amount. For small changes the
-    divergence is about ``χ² / 8`` (``Σ (p − q)² / q``, in nats), as PSI is about
+    divergence is about ``χ² / 8`` (``χ² = Σ (p − q)² / q``, in nats), as PSI is about
     ``χ²``: under no change the distance is about ``sqrt((B − 1)(1/n + 1/m) / (8 ln 2))``
-    (0.044 for ``B = 10`` bins, ``n = 5000``, ``m = 1000``), and the default 0.1 sits at
-    PSI ≈ 0.055. Updates cost what `PSI`'s do.
+    (0.057 on average for ``B = 10`` bins and ``n = m = 1000``, 99.9% quantile 0.09; at
+    ``m = 250``, 0.087 and 0.15). The default 0.15 sits at PSI ≈ 0.125, between PSI's
+    "watch" and "act" levels; a 0.5-sd shift of a normal feature gives about 0.21.
+    Updates cost what `PSI`'s do.
 
     References
     ----------
@@ -1019,7 +1032,7 @@ class JensenShannon(_BinnedDistance, BaseDetector):
         *,
         features: tuple[str, ...] | None = None,
         n_bins: int = 10,
-        threshold: float = 0.1,
+        threshold: float = 0.15,
         window_size: int = 1000,
         min_samples: int = 100,
         on: str = "upstream",
@@ -1075,9 +1088,10 @@ class Hellinger(_BinnedDistance, BaseDetector):
 
     in [0, 1], computed in the first form (no cancellation when ``p ≈ q``). For small
     changes ``H² ≈ χ² / 8`` with ``χ² = Σ (p − q)² / q``, as PSI ≈ χ²: under no change
-    ``H`` is about ``sqrt((B − 1)(1/n + 1/m) / 8)`` (0.037 for ``B = 10`` bins,
-    ``n = 5000``, ``m = 1000``), and the default 0.1 sits at PSI ≈ 0.08. Updates cost
-    what `PSI`'s do.
+    ``H`` is about ``sqrt((B − 1)(1/n + 1/m) / 8)`` (0.047 on average for ``B = 10``
+    bins and ``n = m = 1000``, 99.9% quantile 0.076; at ``m = 250``, 0.075 and 0.127).
+    The default 0.125 sits at PSI ≈ 0.125, as `JensenShannon`'s 0.15 does; a 0.5-sd
+    shift of a normal feature gives about 0.18. Updates cost what `PSI`'s do.
 
     References
     ----------
@@ -1109,7 +1123,7 @@ class Hellinger(_BinnedDistance, BaseDetector):
         *,
         features: tuple[str, ...] | None = None,
         n_bins: int = 10,
-        threshold: float = 0.1,
+        threshold: float = 0.125,
         window_size: int = 1000,
         min_samples: int = 100,
         on: str = "upstream",
