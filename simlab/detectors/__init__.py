@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
 from simlab.detectors.features import KS, PSI, ChiSquare, Hellinger, JensenShannon, Wasserstein
+from simlab.detectors.multivariate import MMD, DomainClassifier, PCAReconstruction
 from simlab.detectors.performance import WindowedMetric
 from simlab.detectors.quality import (
     Cardinality,
@@ -17,14 +18,17 @@ from simlab.detectors.scores import ScorePSI
 __all__ = [
     "DETECTORS",
     "KS",
+    "MMD",
     "PSI",
     "BaseDetector",
     "Cardinality",
     "ChiSquare",
     "Detector",
+    "DomainClassifier",
     "Hellinger",
     "JensenShannon",
     "NullRate",
+    "PCAReconstruction",
     "RangeCheck",
     "SchemaCheck",
     "ScorePSI",
