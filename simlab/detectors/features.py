@@ -890,15 +890,22 @@ class Wasserstein(BaseDetector):
         k = len(self.features_)
         statistic = np.full(k, np.nan)
         if self.window_.size:
-            window = np.sort(self.window_.values.T, axis=1)  # NaN last
-            m = window.shape[1] - np.count_nonzero(np.isnan(window), axis=1)
+            window = np.ascontiguousarray(self.window_.values.T)
+            window.sort(axis=1)  # NaN last
+            m = window.shape[1] - np.count_nonzero(np.isnan(window[:, -1:]), axis=1)
+            if m.min() < window.shape[1]:  # some NaN: count them
+                m = window.shape[1] - np.count_nonzero(np.isnan(window), axis=1)
             n = self.n_reference_
             testable = m >= self.min_samples
-            pairs = np.stack((n, m), axis=1)[testable]
-            for nm in np.unique(pairs, axis=0):  # one group per (n, m): usually one
-                rows = np.flatnonzero(testable & (n == nm[0]) & (m == nm[1]))
-                coupling = self._coupling(int(nm[0]), int(nm[1]))
-                statistic[rows] = coupling.distance(self.reference_sorted_[rows], window[rows])
+            if testable.all() and (n == n[0]).all() and (m == m[0]).all():  # one (n, m)
+                coupling = self._coupling(int(n[0]), int(m[0]))
+                statistic = coupling.distance(self.reference_sorted_, window)
+            else:
+                pairs = np.stack((n, m), axis=1)[testable]
+                for nm in np.unique(pairs, axis=0):  # one group per (n, m)
+                    rows = np.flatnonzero(testable & (n == nm[0]) & (m == nm[1]))
+                    coupling = self._coupling(int(nm[0]), int(nm[1]))
+                    statistic[rows] = coupling.distance(self.reference_sorted_[rows], window[rows])
             with np.errstate(divide="ignore", invalid="ignore"):
                 scaled = statistic / self.scale_
             statistic = np.where(
