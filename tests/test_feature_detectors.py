@@ -718,6 +718,7 @@ def test_ks_default_is_bonferroni_bit_for_bit():
         (lambda: DomainClassifier(estimator=3), "DomainClassifier: estimator=3 is not allowed"),
         (lambda: DomainClassifier(threshold=0.4), "DomainClassifier: threshold=0.4"),
         (lambda: PCAReconstruction(variance=1.2), "PCAReconstruction: variance=1.2"),
+        (lambda: PCAReconstruction(variance=0.0), "PCAReconstruction: variance=0.0"),
     ],
 )
 def test_config_errors_name_key_value_and_allowed(make, message):

@@ -771,7 +771,15 @@ class PCAReconstruction(_Standardised, BaseDetector):
         self.on = on
         self._check_on()
         check_features("PCAReconstruction", features)
-        check_real("PCAReconstruction", "variance", variance, low=0.0, high=1.0, open_high=False)
+        check_real(
+            "PCAReconstruction",
+            "variance",
+            variance,
+            low=0.0,
+            high=1.0,
+            open_low=True,
+            open_high=False,
+        )
         check_real("PCAReconstruction", "threshold", threshold, low=0.0, open_low=True)
         check_int("PCAReconstruction", "window_size", window_size, 1)
         check_int("PCAReconstruction", "min_samples", min_samples, 1, window_size)
