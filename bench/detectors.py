@@ -11,11 +11,14 @@ hits them alike; the figure is the best round (the minimum is robust to that loa
 The same rounds time ``np.sort`` of one tick's 10 × 1,000 values, so that the ratios
 ("KS = 4.1× one sort of the tick") can be compared across machines. The data-quality
 monitors are timed on the same ticks, except `UnseenCategories`, which needs categorical
-columns: it watches the same values cut into 8 string categories per feature. The
-prediction-score monitors added since (`ScoreKS`, `MeanConfidence`, `ScoreEntropy`,
-`HistogramShape`, `CBPE`, `BBSE`) read the same ticks' scores, with the reference's labels
-where they need them (CBPE, BBSE), and are listed after them. A tree given to ``--against``
-that lacks any of these shows "-" in their rows.
+columns: it watches the same values cut into 8 string categories per feature. So are the
+further feature monitors (KS with ``correction="fdr"``, ChiSquare on the numbers' quantile
+bins and on the string categories, Wasserstein, JensenShannon, Hellinger, and, with one
+BLAS/OpenMP thread as ``bench/engine.py`` runs, MMD, DomainClassifier and
+PCAReconstruction at their default sizes). The prediction-score monitors (`ScoreKS`,
+`MeanConfidence`, `ScoreEntropy`, `HistogramShape`, `CBPE`, `BBSE`) read the same ticks'
+scores, with the reference's labels where they need them (CBPE, BBSE). A tree given to
+``--against`` that lacks any of these shows "-" in their rows.
 
 ``--against PATH`` times a second simlab source tree on the same workload: PATH is the
 directory that holds its ``simlab`` package (``git worktree add PATH <commit>``, or
@@ -73,6 +76,15 @@ TARGETS_US = {
     "HistogramShape": None,
     "CBPE": None,
     "BBSE": None,
+    "KS, fdr": None,
+    "ChiSquare": None,
+    "ChiSquare (strings)": None,
+    "Wasserstein": None,
+    "JensenShannon": None,
+    "Hellinger": None,
+    "MMD (1 thread)": None,
+    "DomainClassifier (1 thread)": None,
+    "PCAReconstruction (1 thread)": None,
 }
 
 #: The string categories `UnseenCategories` watches: each value's octile of N(0, 1).
@@ -149,6 +161,59 @@ def score_jobs(reference: View, views: list[View]) -> dict[str, Callable[[], flo
     }
 
 
+def one_thread(job: Callable[[], float]) -> Callable[[], float]:
+    """The job run with BLAS and OpenMP limited to one thread (as ``bench/engine.py`` runs).
+
+    The limit is set before the job starts its clock: only the updates are timed.
+    """
+    from threadpoolctl import threadpool_limits
+
+    def run() -> float:
+        with threadpool_limits(1):
+            return job()
+
+    return run
+
+
+def feature_jobs(reference: View, views: list[View]) -> dict[str, Callable[[], float]]:
+    """The further feature monitors' jobs; none if this simlab tree does not have them.
+
+    Univariate ones as PSI and KS are timed; the multivariate ones (matrix products,
+    scikit-learn fits) with one BLAS/OpenMP thread, the fastest on ticks this small.
+    """
+    try:
+        from simlab.detectors import (
+            MMD,
+            ChiSquare,
+            DomainClassifier,
+            Hellinger,
+            JensenShannon,
+            PCAReconstruction,
+            Wasserstein,
+        )
+    except ImportError:
+        return {}
+    strings = [as_categories(v) for v in views]
+    w = {"window_size": WINDOW}
+    return {
+        "KS, fdr": detector_run(lambda: KS(correction="fdr", **w), reference, views),
+        "ChiSquare": detector_run(lambda: ChiSquare(**w), reference, views),
+        "ChiSquare (strings)": detector_run(
+            lambda: ChiSquare(**w), as_categories(reference), strings
+        ),
+        "Wasserstein": detector_run(lambda: Wasserstein(**w), reference, views),
+        "JensenShannon": detector_run(lambda: JensenShannon(**w), reference, views),
+        "Hellinger": detector_run(lambda: Hellinger(**w), reference, views),
+        "MMD (1 thread)": one_thread(detector_run(lambda: MMD(**w), reference, views)),
+        "DomainClassifier (1 thread)": one_thread(
+            detector_run(lambda: DomainClassifier(**w), reference, views)
+        ),
+        "PCAReconstruction (1 thread)": one_thread(
+            detector_run(lambda: PCAReconstruction(**w), reference, views)
+        ),
+    }
+
+
 def timed(code: Callable, inputs: list) -> Callable[[], float]:
     """A job that times ``code(a)`` for every `a` of `inputs`, in seconds."""
 
@@ -186,6 +251,7 @@ def jobs(ragged: bool = False) -> dict[str, Callable[[], float]]:
         "KS, 5,000-row reference": detector_run(lambda: KS(window_size=WINDOW), large, views),
         **quality_jobs(reference, views),
         **score_jobs(reference, views),
+        **feature_jobs(reference, views),
     }
 
 
@@ -223,14 +289,14 @@ def table(here: dict[str, float], there: dict[str, float] | None = None) -> None
     """Print µs per tick, × one sort, s per simulated year (and the other tree's figures)."""
     sort_us = here["sort"]
     print(f"baseline: np.sort of one tick ({N_FEATURES} × {TICK_ROWS}) = {sort_us:8.1f} µs")
-    head = f"{'detector':<26}{'µs/tick':>9}{'× sort':>9}{'s/year':>9}"
+    head = f"{'detector':<30}{'µs/tick':>9}{'× sort':>9}{'s/year':>9}"
     if there is not None:
         head += f"{'against':>10}{'speed-up':>10}"
     print(head + "  target")
     rows = {name: (us, TARGETS_US[name]) for name, us in here.items() if name != "sort"}
     rows["the four together"] = (sum(here[k] for k in ENGINE), None)
     for name, (us, target) in rows.items():
-        line = f"{name:<26}{us:>9.1f}{us / sort_us:>8.1f}×{us * TICKS_PER_YEAR / 1e6:>9.2f}"
+        line = f"{name:<30}{us:>9.1f}{us / sort_us:>8.1f}×{us * TICKS_PER_YEAR / 1e6:>9.2f}"
         if there is not None:
             old = sum(there[k] for k in ENGINE) if name not in here else there.get(name)
             line += f"{'-':>10}{'-':>10}" if old is None else f"{old:>10.1f}{old / us:>9.2f}×"

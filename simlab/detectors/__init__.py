@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from simlab.detectors.base import DETECTORS, BaseDetector, Detector, Tags, Verdict, View, Watches
-from simlab.detectors.features import KS, PSI
+from simlab.detectors.features import KS, PSI, ChiSquare, Hellinger, JensenShannon, Wasserstein
 from simlab.detectors.label_shift import BBSE
+from simlab.detectors.multivariate import MMD, DomainClassifier, PCAReconstruction
 from simlab.detectors.oracle import OracleCUSUM
 from simlab.detectors.performance import WindowedMetric
 from simlab.detectors.quality import (
@@ -28,14 +29,20 @@ __all__ = [
     "CBPE",
     "DETECTORS",
     "KS",
+    "MMD",
     "PSI",
     "BaseDetector",
     "Cardinality",
+    "ChiSquare",
     "Detector",
+    "DomainClassifier",
+    "Hellinger",
     "HistogramShape",
+    "JensenShannon",
     "MeanConfidence",
     "NullRate",
     "OracleCUSUM",
+    "PCAReconstruction",
     "RangeCheck",
     "SchemaCheck",
     "ScoreEntropy",
@@ -45,6 +52,7 @@ __all__ = [
     "UnseenCategories",
     "Verdict",
     "View",
+    "Wasserstein",
     "Watches",
     "WindowedMetric",
 ]

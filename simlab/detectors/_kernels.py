@@ -1,4 +1,4 @@
-"""The only home of the detectors' shared maths: binning, ring buffers, PSI and KS.
+"""The only home of the detectors' shared maths: binning, ring buffers, PSI, KS and friends.
 
 Everything here is vectorised NumPy over the rows of a tick (a Python loop over
 features is allowed, a loop over rows never). The per-tick paths are written for the
@@ -16,12 +16,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, chdtrc, chdtri, gammaln
 
 from simlab.errors import ConfigError
 from simlab.validation import check_int, check_real
 
 __all__ = [
+    "CORRECTIONS",
     "PSI_EPS",
     "BucketSearch",
     "CategoricalBinner",
@@ -29,6 +30,7 @@ __all__ = [
     "ECDFCoder",
     "KSDistance",
     "NumericBinner",
+    "QuantileCoupling",
     "Ring",
     "betabinom_critical",
     "bincount_2d",
@@ -36,10 +38,17 @@ __all__ = [
     "check_int",
     "check_real",
     "check_some_finite",
+    "chi2_critical",
+    "chi2_homogeneity",
+    "chi2_pvalue",
+    "corrected_level",
+    "hellinger",
     "is_numeric",
+    "jensen_shannon",
     "ks_critical",
     "ks_from_codes",
     "ks_from_counts",
+    "ks_pvalue",
     "missing_mask",
     "psi",
     "psi_from_counts",
@@ -999,6 +1008,227 @@ def ks_critical(alpha: float, n: np.ndarray, m: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         crit = c * np.sqrt((n + m) / (n * m))
     return np.where((n > 0) & (m > 0), crit, np.nan)
+
+
+def ks_pvalue(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Asymptotic two-sample KS p-value ``min(1, 2 exp(−2 D² n m / (n + m)))``.
+
+    The inverse of `ks_critical` (its one-term Kolmogorov tail): ``D > ks_critical(a)``
+    exactly when the p-value is below ``a``. nan where `d` is nan or ``n`` or ``m`` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(ks_pvalue(np.array([0.1921]), np.array([100]), np.array([100]))[0]), 3)
+    0.05
+    """
+    d = np.asarray(d, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.minimum(1.0, 2.0 * np.exp(-2.0 * d * d * (n * m / (n + m))))
+    return np.where((n > 0) & (m > 0), p, np.nan)
+
+
+#: The multiple-testing corrections a per-feature test may apply across its features.
+CORRECTIONS = ("bonferroni", "fdr")
+
+
+def corrected_level(pvalues: np.ndarray, alpha: float, correction: str) -> tuple[float, float]:
+    """The level below which a feature's p-value rejects, over ``k = len(pvalues)`` tests.
+
+    ``"bonferroni"``: ``α / k`` (the chance that any feature rejects under no change is
+    at most α). ``"fdr"``: Benjamini–Hochberg, ``i* α / k`` with ``i*`` the largest rank
+    ``i`` whose ``i``-th smallest p-value is ``<= i α / k`` (the expected share of
+    false rejections among the rejections is at most α for independent tests; under no
+    change at all, that is again the chance of any rejection). NaN p-values (untestable
+    features) never reject but still count in ``k``.
+
+    Returns
+    -------
+    cutoff, level
+        A feature rejects when its p-value is ``<= cutoff`` (0.0: none does); `level`
+        is the level to report thresholds at: `cutoff`, or ``α / k`` when nothing
+        rejects (the least a feature would need to reach).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.001, 0.012, 0.02, 0.5])
+    >>> corrected_level(p, 0.05, "bonferroni")
+    (0.0125, 0.0125)
+    >>> corrected_level(p, 0.05, "fdr")
+    (0.0375, 0.0375)
+    """
+    k = pvalues.shape[0]
+    if k == 0:
+        return 0.0, alpha
+    least = alpha / k
+    if correction == "bonferroni":
+        return least, least
+    p = np.sort(pvalues[~np.isnan(pvalues)])
+    passed = np.flatnonzero(p <= np.arange(1, p.size + 1) * least)
+    if passed.size == 0:
+        return 0.0, least
+    cutoff = (int(passed[-1]) + 1) * least
+    return cutoff, cutoff
+
+
+def chi2_homogeneity(reference: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson's chi-square test of homogeneity of two rows of counts, per feature.
+
+    Parameters
+    ----------
+    reference, window
+        ``(features, cells)`` counts of the two samples (the same cells).
+
+    Returns
+    -------
+    statistic, df
+        ``Σ_c (R_c m − W_c n)² / (n m T_c)`` over the cells with ``T_c = R_c + W_c > 0``
+        (``n``, ``m`` the row totals): the same number as
+        ``scipy.stats.chi2_contingency([R, W], correction=False)`` on those cells;
+        degrees of freedom: those cells less one. nan (and df 0) where a row is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s, df = chi2_homogeneity(np.array([[50, 50, 0]]), np.array([[30, 70, 0]]))
+    >>> round(float(s[0]), 4), int(df[0])
+    (8.3333, 1)
+    """
+    r = np.asarray(reference, dtype=np.float64)
+    w = np.asarray(window, dtype=np.float64)
+    n = r.sum(axis=1, keepdims=True)
+    m = w.sum(axis=1, keepdims=True)
+    total = r + w
+    used = total > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.square(r * m - w * n) / (n * m * total)
+    statistic = np.where(used, terms, 0.0).sum(axis=1)
+    df = used.sum(axis=1) - 1
+    empty = (n[:, 0] == 0) | (m[:, 0] == 0)
+    statistic[empty] = np.nan
+    df[empty] = 0
+    return statistic, df
+
+
+def chi2_pvalue(statistic: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Upper tail of the chi-square law: 1.0 where ``df <= 0``, nan where the statistic is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(chi2_pvalue(np.array([3.841459, 1.0, np.nan]), np.array([1, 0, 2])), 4).tolist()
+    [0.05, 1.0, nan]
+    """
+    df = np.asarray(df)
+    with np.errstate(invalid="ignore"):
+        p = chdtrc(np.maximum(df, 1), statistic)
+    return np.where(np.isnan(statistic), np.nan, np.where(df > 0, p, 1.0))
+
+
+def chi2_critical(level: float, df: np.ndarray) -> np.ndarray:
+    """The chi-square statistic whose upper tail is `level` (inf where ``df <= 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(chi2_critical(0.05, np.array([1, 9, 0])), 3).tolist()
+    [3.841, 16.919, inf]
+    """
+    df = np.asarray(df)
+    return np.where(df > 0, chdtri(np.maximum(df, 1), level), np.inf)
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen–Shannon distance (base 2, in [0, 1]) along the last axis.
+
+    ``sqrt(½ KL(p‖μ) + ½ KL(q‖μ))`` with ``μ = (p + q) / 2`` and ``0 log 0 = 0``: the
+    square root of the divergence in bits, as ``scipy.spatial.distance.jensenshannon(p, q,
+    base=2)`` for proportions that sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(jensen_shannon(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
+    1.0
+    """
+    mid = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(p > 0, p * np.log2(p / mid), 0.0)
+        b = np.where(q > 0, q * np.log2(q / mid), 0.0)
+    return np.sqrt(np.maximum(0.5 * (a.sum(axis=-1) + b.sum(axis=-1)), 0.0))
+
+
+def hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hellinger distance (in [0, 1]) along the last axis: ``sqrt(½ Σ (√p − √q)²)``.
+
+    The same number as ``sqrt(1 − Σ √(p q))`` for proportions that sum to 1, without
+    its cancellation when the two are close.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(hellinger(np.array([0.5, 0.5]), np.array([0.9, 0.1]))), 4)
+    0.3249
+    """
+    return np.sqrt(0.5 * np.square(np.sqrt(p) - np.sqrt(q)).sum(axis=-1))
+
+
+class QuantileCoupling:
+    """1-D Wasserstein-1 distances between sorted samples of sizes `n` and `m`.
+
+    ``W1 = ∫₀¹ |F⁻¹(u) − G⁻¹(u)| du``: both quantile functions are steps, constant
+    between consecutive points of ``{i/n} ∪ {j/m}``, so the integral is a sum over those
+    segments of their width times ``|r_i − x_j|``, with the segments' indices into the
+    two sorted samples and their widths worked out once per ``(n, m)`` (exact integer
+    arithmetic on the scale ``n m``).
+
+    Parameters
+    ----------
+    n, m
+        Sample sizes (both >= 1).
+
+    Attributes
+    ----------
+    i, j
+        Per segment, the index into the first and the second sorted sample.
+    width
+        Per segment, its share of [0, 1] (they sum to 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = QuantileCoupling(2, 3)
+    >>> r, x = np.array([[0.0, 1.0]]), np.array([[0.0, 0.5, 2.0]])
+    >>> round(float(c.distance(r, x)[0]), 6)
+    0.5
+    """
+
+    def __init__(self, n: int, m: int):
+        n, m = int(n), int(m)
+        grid = np.union1d(
+            np.arange(n + 1, dtype=np.int64) * m, np.arange(m + 1, dtype=np.int64) * n
+        )
+        low = grid[:-1]
+        self.i = (low // m).astype(np.intp)
+        self.j = (low // n).astype(np.intp)
+        self.width = np.diff(grid) / (n * m)
+
+    def distance(self, r: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """W1 per row of two ``(features, size)`` blocks sorted along the rows.
+
+        Each row's first `n` (`m`) entries are used. Equal values pair at distance 0,
+        ±inf included, so a distance is inf exactly when the two samples put different
+        mass at +inf or at −inf.
+        """
+        a = r[:, self.i]
+        b = x[:, self.j]
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(a - b)
+        gap[a == b] = 0.0
+        return gap @ self.width
 
 
 # --------------------------------------------------------------------------- argument checks
