@@ -472,3 +472,47 @@ def test_the_streams_cover_the_awkward_cases():
     assert any(v.n > 1000 for v in views)  # a tick longer than the window
     kinds = {c.dtype.kind for v in views for c in v.columns.values()}
     assert {"b", "i", "f", "O", "U"} <= kinds
+
+
+KS_STREAMS = [s for s in STREAMS if isinstance(s.make(), KS)]
+
+
+@pytest.mark.parametrize("stream", KS_STREAMS, ids=[s.name for s in KS_STREAMS])
+def test_ks_reads_the_same_statistic_from_sorted_codes_and_from_counts(stream, monkeypatch):
+    """`KSDistance.from_codes` (many cells per window row) is bit-identical to the counts.
+
+    Each KS stream runs twice: with every window read from its sorted codes, and with every
+    window read from its cumulative counts; statistics, thresholds and alarms must be equal
+    bit for bit (the two are the same floating-point operations on the same terms).
+    """
+    import simlab.detectors.features as features
+
+    runs = []
+    for cells in (0, 10**12):  # 0: always the sorted codes; 10**12: always the counts
+        monkeypatch.setattr(features, "SORTED_KS_CELLS", cells)
+        det = stream.make().fit(stream.reference)
+        assert det._sorted == (cells == 0)
+        runs.append([det.update(v) for v in stream.views])
+    for i, (a, b) in enumerate(zip(*runs, strict=True)):
+        assert np.array_equal(a.statistic, b.statistic, equal_nan=True), (stream.name, i)
+        assert np.array_equal(a.threshold, b.threshold, equal_nan=True), (stream.name, i)
+        assert a.alarm == b.alarm and a.blame == b.blame, (stream.name, i)
+
+
+def test_the_ks_streams_include_ties_nan_and_partial_windows():
+    """The comparison above sees what could tell the two readings apart."""
+
+    def values(stream):
+        return [
+            np.asarray(c, dtype=np.float64)
+            for v in stream.views
+            for c in v.columns.values()
+            if np.asarray(c).dtype.kind in "fiub"
+        ]
+
+    with_nan = [s for s in KS_STREAMS if any(np.isnan(x).any() for x in values(s))]
+    with_ties = [
+        s for s in KS_STREAMS if any(np.unique(x).size < x.size for x in values(s) if x.size)
+    ]
+    partial = [s for s in KS_STREAMS if s.views and s.views[0].n < s.make().window_size]
+    assert with_nan and with_ties and partial
