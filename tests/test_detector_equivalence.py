@@ -496,7 +496,8 @@ def test_ks_reads_the_same_statistic_from_sorted_codes_and_from_counts(stream, m
     for i, (a, b) in enumerate(zip(*runs, strict=True)):
         assert np.array_equal(a.statistic, b.statistic, equal_nan=True), (stream.name, i)
         assert np.array_equal(a.threshold, b.threshold, equal_nan=True), (stream.name, i)
-        assert a.alarm == b.alarm and a.blame == b.blame, (stream.name, i)
+        assert a.alarm == b.alarm, (stream.name, i)
+        assert a.blame == b.blame, (stream.name, i)
 
 
 def test_the_ks_streams_include_ties_nan_and_partial_windows():
@@ -515,4 +516,6 @@ def test_the_ks_streams_include_ties_nan_and_partial_windows():
         s for s in KS_STREAMS if any(np.unique(x).size < x.size for x in values(s) if x.size)
     ]
     partial = [s for s in KS_STREAMS if s.views and s.views[0].n < s.make().window_size]
-    assert with_nan and with_ties and partial
+    assert with_nan
+    assert with_ties
+    assert partial

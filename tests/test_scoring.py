@@ -208,3 +208,45 @@ def test_a_restarting_detector_raises_a_new_alarm_on_every_alarming_tick():
     assert float(hours.sel(detector="oracle_cusum")) == 100.0
     assert first.sel(detector="psi").isnull()
     assert int(score(run)["n_alarms"].sel(detector="oracle_cusum")) == 2
+
+
+def test_delays_are_reported_as_ratios_to_the_oracle():
+    run = make_run(
+        n_ticks=200,
+        rows_per_tick=100,
+        onset_hours=50.0,
+        change_end_hours=50.0,
+        extra_events=[("covariate_shift", 120.0, 120.0)],
+        detectors={"a": [56.0, 140.0], "oracle": [52.0, 125.0], "b": [53.0]},
+    )
+    s = score(run, oracle="oracle")
+    assert s.attrs["oracle"] == "oracle"
+    ratio = s["delay_ratio"]
+    assert ratio.sel(detector="a").values.tolist() == [3.0, 4.0]  # 6/2 and 20/5
+    assert ratio.sel(detector="oracle").values.tolist() == [1.0, 1.0]
+    assert ratio.sel(detector="b").values[0] == 1.5
+    assert np.isnan(ratio.sel(detector="b")[1])
+    mean = s["mean_delay_ratio"].sel(baseline="detector")
+    assert float(mean.sel(detector="a")) == pytest.approx(13.0 / 3.5)
+    # "auto" finds no detector of kind oracle_cusum in this run: no ratios, no error
+    assert "delay_ratio" not in score(run)
+    assert score(run).attrs["oracle"] == ""
+    assert "delay_ratio" not in score(run, oracle=None)
+    with pytest.raises(ConfigError, match="oracle='nope'"):
+        score(run, oracle="nope")
+
+
+def test_a_run_with_the_oracle_among_its_monitors_reports_ratios_to_it():
+    from simlab.detectors import OracleCUSUM
+    from simlab.scenarios import load
+
+    s = load("short_covariate_shift")
+    s = s.replace(
+        monitors=(PSI(), OracleCUSUM(world=s.world, before=0.0, after=144.0, threshold=8.0)),
+        horizon_hours=240.0,
+    )
+    sc = score(simulate(s, seed=0))
+    assert sc.attrs["oracle"] == "oracle_cusum"
+    oracle = sc["delay"].sel(detector="oracle_cusum").values
+    psi = sc["delay"].sel(detector="psi").values
+    np.testing.assert_array_equal(sc["delay_ratio"].sel(detector="psi").values, psi / oracle)

@@ -144,11 +144,29 @@ def _periodic_expect(p, w, ticks_out):
     return detect, np.maximum(delay, 0.0), p * ticks_out
 
 
+def _oracle(run: xr.Dataset, names: list[str], oracle) -> str | None:
+    """The name of the oracle detector `score` divides by, or None."""
+    if oracle is None:
+        return None
+    if oracle == "auto":
+        kinds = run.coords.get("detector_kind")
+        if kinds is None:
+            return None
+        found = [n for n, k in zip(names, kinds.values, strict=True) if str(k) == "oracle_cusum"]
+        return found[0] if len(found) == 1 else None
+    if oracle not in names:
+        raise ConfigError(
+            "oracle", oracle, f'"auto", None or one of the run\'s detectors {names}', owner="score"
+        )
+    return oracle
+
+
 def score(
     run: xr.Dataset,
     *,
     twin: xr.Dataset | None = None,
     max_delay_hours: float | None = None,
+    oracle: str | None = "auto",
 ) -> xr.Dataset:
     """Score every detector of `run` against its change episodes, beside null baselines.
 
@@ -162,6 +180,10 @@ def score(
     max_delay_hours
         The longest delay that still counts as detecting an episode; None: until the next
         episode starts (or the run ends).
+    oracle
+        The detector whose delays are the floor (`OracleCUSUM`): every delay is also
+        reported as a ratio to its delay on the same episode. ``"auto"``: the run's one
+        detector of kind ``oracle_cusum``, if it has exactly one; None: no ratios.
 
     Returns
     -------
@@ -173,6 +195,10 @@ def score(
         ``false_alarms_per_10k_rows``, ``mtbfa`` (hours between false alarms). On
         ``detector``: ``alarm_rate`` (alarm onsets per tick), ``n_alarms``, ``lucky`` (alarms
         the twin also raised). The baselines are expectations at the detector's alarm rate.
+        With an oracle: ``delay_ratio`` (``detector`` x ``episode``: the delay over the
+        oracle's on that episode; NaN where either missed or the oracle's delay is 0) and
+        ``mean_delay_ratio`` (``detector`` x ``baseline``: ``mean_delay`` over the oracle's
+        own); the attribute ``oracle`` names it ("" without one).
 
     Examples
     --------
@@ -197,6 +223,7 @@ def score(
     n_ticks = run.sizes["time"]
     onsets = alarm_onsets(run).transpose("time", "detector")
     names = [str(d) for d in onsets["detector"].values]
+    oracle = _oracle(run, names, oracle)
     on = onsets.values
     lucky = np.zeros_like(on)
     if twin is not None:
@@ -292,8 +319,16 @@ def score(
             "tick_hours": tick_hours,
             "max_delay_hours": np.nan if max_delay_hours is None else float(max_delay_hours),
             "twin": int(twin is not None),
+            "oracle": oracle or "",
         },
     )
+    if oracle:
+        o = names.index(oracle)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            floor = np.where(delay[o] > 0, delay[o], np.nan)
+            out["delay_ratio"] = (("detector", "episode"), delay / floor[None, :])
+            own = mean_delay[o, 0] if mean_delay[o, 0] > 0 else np.nan
+            out["mean_delay_ratio"] = (det_dims, mean_delay / own)
     units = {
         "episode_start": "hours",
         "episode_end": "hours",
