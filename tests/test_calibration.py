@@ -378,3 +378,27 @@ def test_per_feature_statistics_are_recorded_when_asked():
     assert any("feature_statistic" in p for p in run_problems(broken))
     with pytest.raises(ConfigError, match="feature_statistics"):
         simulate(s, seed=0, feature_statistics="yes")
+
+
+def test_bisection_on_shared_tapes_reaches_the_grids_count_with_fewer_replays():
+    """`search="bisect"` on tapes recorded once: the same false-alarm count as the grid.
+
+    Both searches stop when neighbouring values' counts differ by at most `precision` x
+    the goal, so their chosen counts may differ by that much and by the grid's own spacing
+    (an alarm or two here); the bisection must replay far fewer thresholds.
+    """
+    s = _null_scenario(horizon_hours=200.0)
+    tapes = [record_tape(s.twin(), seed) for seed in range(1_000_000, 1_000_003)]
+    for det in (ScorePSI(min_samples=50), KS()):
+        grid = calibrate(det, s, target_arl0=20.0, tapes=tapes)
+        fast = calibrate(det, s, target_arl0=20.0, tapes=tapes, search="bisect")
+        assert fast.seeds == grid.seeds == (1_000_000, 1_000_001, 1_000_002)
+        assert fast.n_ticks == grid.n_ticks == 600
+        goal = 600 / 20.0
+        assert abs(fast.n_alarms - grid.n_alarms) <= max(2, 0.1 * goal)
+        assert fast.within()
+        assert len(fast.grid[0]) <= 16 < len(grid.grid[0])
+    with pytest.raises(ConfigError, match="search"):
+        calibrate(PSI(), s, target_arl0=20.0, tapes=tapes, search="newton")
+    with pytest.raises(ConfigError, match="tapes"):
+        calibrate(PSI(), s, target_arl0=20.0, tapes=[])

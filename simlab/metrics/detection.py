@@ -233,7 +233,9 @@ def alarm_starts(run: xr.Dataset) -> xr.DataArray:
     """Ticks where a new alarm begins: alarming now and not on the previous tick.
 
     For a detector that restarts after each alarm (`Tags.restarts`: CUSUM, DDM, ...),
-    every alarming tick is a new alarm. A deployment refits the monitors, so an alarm that
+    every alarming tick is a new alarm; which detectors do is read from the coordinate
+    ``detector_restarts`` when the run has one, else from the registry by
+    ``detector_kind``. A deployment refits the monitors, so an alarm that
     holds across one begins anew there.
 
     Examples
@@ -249,7 +251,9 @@ def alarm_starts(run: xr.Dataset) -> xr.DataArray:
         version = run["deployed_version"]
         before = version.shift(time=1)
         begins = begins | (alarm & (version != before) & before.notnull())
-    if "detector_kind" in run.coords:
+    if "detector_restarts" in run.coords:  # said per monitor (a replay, a user's own)
+        begins = xr.where(run["detector_restarts"].astype(bool), alarm, begins)
+    elif "detector_kind" in run.coords:
         restarting = xr.apply_ufunc(
             np.vectorize(lambda k: restarts_of(str(k)), otypes=[bool]), run["detector_kind"]
         )

@@ -114,6 +114,12 @@ class Tape:
     upstream, served
         Keep the upstream columns, the served features (scores and labels are always kept).
 
+    Attributes
+    ----------
+    run
+        The Run of the simulation the tape was recorded from (set by `record_tape`; None
+        for a tape filled by hand).
+
     Examples
     --------
     >>> from simlab.detectors import ScorePSI
@@ -136,6 +142,7 @@ class Tape:
         self._views: list[View] = []
         self._served: list[View | None] = []
         self._refs: list[tuple[int, View, View | None]] = []
+        self.run = None
 
     # -- recording (called by the engine) -------------------------------------------------
 
@@ -257,7 +264,9 @@ def record_tape(
     >>> run = simulate(s, seed=1)
     >>> bool((tape.replay(PSI()).alarm == run["alarm"].sel(detector="psi").values).all())
     True
+    >>> tape.run.identical(run)
+    True
     """
     tape = Tape(seed=seed, tick_hours=scenario.tick_hours, upstream=upstream, served=served)
-    _simulate(scenario, seed, memory_budget=memory_budget, tape=tape)
+    tape.run = _simulate(scenario, seed, memory_budget=memory_budget, tape=tape)
     return tape
