@@ -13,15 +13,35 @@ from simlab.detectors.quality import (
     UnseenCategories,
 )
 from simlab.detectors.scores import ScorePSI
+from simlab.detectors.sequential import (
+    ADWIN,
+    DDM,
+    EDDM,
+    HDDM_A,
+    HDDM_W,
+    KSWIN,
+    BernoulliCUSUM,
+    GaussianCUSUM,
+    PageHinkley,
+)
 
 __all__ = [
+    "ADWIN",
+    "DDM",
     "DETECTORS",
+    "EDDM",
+    "HDDM_A",
+    "HDDM_W",
     "KS",
+    "KSWIN",
     "PSI",
     "BaseDetector",
+    "BernoulliCUSUM",
     "Cardinality",
     "Detector",
+    "GaussianCUSUM",
     "NullRate",
+    "PageHinkley",
     "RangeCheck",
     "SchemaCheck",
     "ScorePSI",
