@@ -164,26 +164,25 @@ class _Sequential(BaseDetector):
         """Learn fixed parameters from the reference's rows (the CUSUMs); nothing by default."""
 
     def _consume(self, x: np.ndarray) -> np.ndarray:
-        """Run rows through the detector; the positions where it alarmed."""
-        if not self.pending_reset_:  # the usual tick: one step, no alarm
-            rows = self._scan(x, self.reset_after_alarm)
-            if rows.shape[0] == 0:
-                return rows
-            if not self.reset_after_alarm:
-                return rows
-            self.pending_reset_ = True
-            if int(rows[0]) + 1 == x.shape[0]:
-                return rows
-            return np.concatenate((rows, self._consume(x[int(rows[0]) + 1 :]) + int(rows[0]) + 1))
-        found = []
-        start, n = 0, x.shape[0]
+        """Run rows through the detector; the positions where it alarmed.
+
+        One `_scan` per stretch of rows between re-arms: a loop over alarms, not rows.
+        """
         rearm = self.reset_after_alarm
+        found, start, n = [], 0, x.shape[0]
+        if not self.pending_reset_:  # the usual tick: one step, no alarm
+            rows = self._scan(x, rearm)
+            if rows.shape[0] == 0 or not rearm:
+                return rows
+            found.append(rows)
+            self.pending_reset_ = True
+            start = int(rows[0]) + 1
         while start < n:
             if self.pending_reset_:  # re-arm before the row after an alarm (river's order)
                 self._reset()
                 self.pending_reset_ = False
             rows = self._scan(x[start:] if start else x, rearm)
-            if rows.size == 0:
+            if rows.shape[0] == 0:
                 break
             found.append(rows + start if start else rows)
             if not rearm:
