@@ -696,20 +696,24 @@ def _river_pairs():
     ]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_same_alarms_as_river(seed):
+@pytest.mark.parametrize("pair", range(10))
+def test_same_alarms_as_river(pair):
     # Every detector is fed the reference then the stream by river, row by row, and the
     # stream in ragged ticks here; they must alarm at the same rows. Only the running
     # means differ in arithmetic (river updates a mean, we divide a count), by a unit in
     # the last place: a difference would show only if a statistic fell within 1e-16 of
-    # its threshold, which none does on these streams.
-    pairs = _river_pairs()
-    ref, stream = _bits(seed, 2000, [(0, 0.2)]), _bits(seed + 10, 30000, RATES)
-    ticks = _ticks(seed, stream.shape[0])
-    for ours, theirs in pairs:
-        got = _simlab_alarms(ours, ref, stream, ticks)
-        assert got == _river_alarms(theirs, ref, stream), repr(ours)
-        assert got, repr(ours)
+    # its threshold, which none does on these streams. Three seeds; each detector must
+    # alarm on at least two of them, so the agreement is not that of two silent
+    # detectors (DDM() misses every change on seed 2: its cumulative rate, after 5,000
+    # rows at 0.2 and 3,000 at 0.3 with no alarm, moves too slowly; river's does too).
+    alarming = 0
+    for seed in (0, 1, 2):
+        ours, theirs = _river_pairs()[pair]
+        ref, stream = _bits(seed, 2000, [(0, 0.2)]), _bits(seed + 10, 30000, RATES)
+        got = _simlab_alarms(ours, ref, stream, _ticks(seed, stream.shape[0]))
+        assert got == _river_alarms(theirs, ref, stream), (repr(ours), seed)
+        alarming += bool(got)
+    assert alarming >= 2, repr(ours)
 
 
 def test_adwin_without_rearming_matches_rivers_window_exactly():
@@ -742,8 +746,11 @@ def test_kswin_detection_delay_matches_river_in_distribution():
     # N(10, 1), then N(12, 1); the delay is the rows from the change to the first alarm
     # after it (both re-arm after earlier false alarms). The two mean delays must agree
     # within 4 standard errors of their difference, sqrt(se₁² + se₂²); so must the mean
-    # counts of false alarms before the change.
-    river = pytest.importorskip("river")
+    # counts of false alarms before the change. A false alarm shortly before the change
+    # empties the window, which refills mostly with changed rows, so that run may never
+    # alarm again (about 1 run in 15, on both sides): its delay is censored at the
+    # stream's end (150), the same rule for both.
+    drift = pytest.importorskip("river.drift")
     delays, false = {"simlab": [], "river": []}, {"simlab": [], "river": []}
     for run in range(120):
         rng = np.random.default_rng(run)
@@ -751,11 +758,10 @@ def test_kswin_detection_delay_matches_river_in_distribution():
         stream = 10.0 + np.concatenate([rng.normal(size=100), rng.normal(2.0, size=150)])
         det = KSWIN(metric="mae").seed(np.random.default_rng(1000 + run))
         ours = _simlab_alarms(det, ref, stream, [50] * 5)
-        theirs = _river_alarms(river.drift.KSWIN(seed=run), ref, stream)
+        theirs = _river_alarms(drift.KSWIN(seed=run), ref, stream)
         for name, rows in (("simlab", ours), ("river", theirs)):
             after = [r for r in rows if r >= 100]
-            assert after, (name, run)
-            delays[name].append(after[0] - 100)
+            delays[name].append(after[0] - 100 if after else 150)
             false[name].append(sum(r < 100 for r in rows))
     for table in (delays, false):
         a, b = np.array(table["simlab"]), np.array(table["river"])
@@ -863,17 +869,21 @@ def test_stricter_thresholds_detect_later_and_alarm_less_in_expectation(cls, key
     # over 40 seeds (the same streams at every setting), the mean delay to detect a rise
     # of the error rate from 0.25 to 0.35 must not fall, and the mean count of alarms on
     # a stationary stream must not rise, as the setting gets stricter (2 standard errors
-    # of slack for the count, which is 0 or small).
+    # of slack for the count, which is 0 or small). The rise comes right after the
+    # reference: with a stationary stretch before it, a false alarm there re-arms the
+    # detector, which may then take the raised rate as normal and never alarm, so the
+    # delay would mix in where false alarms fell (HDDM_A with 2,000 stationary rows first:
+    # mean delays 564, 666, 616 rows, the middle one raised by 2 such misses of 40);
+    # false alarms are counted on their own, below.
     delays = {v: [] for v in values}
     false = {v: [] for v in values}
     for seed in range(40):
         ref = _bits(100 + seed, 1000, [(0, 0.25)])
-        change = _bits(200 + seed, 6000, [(0, 0.25), (2000, 0.35)])
+        change = _bits(200 + seed, 4000, [(0, 0.35)])
         still = _bits(300 + seed, 20000, [(0, 0.25)])
         for v in values:
-            rows = _simlab_alarms(cls(**{key: v}), ref, change, [500] * 12)
-            after = [r - 2000 for r in rows if r >= 2000]
-            delays[v].append(after[0] if after else 4000)
+            rows = _simlab_alarms(cls(**{key: v}), ref, change, [500] * 8)
+            delays[v].append(rows[0] if rows else 4000)
             false[v].append(len(_simlab_alarms(cls(**{key: v}), ref, still, [500] * 40)))
     mean_delay = [float(np.mean(delays[v])) for v in values]
     assert mean_delay == sorted(mean_delay), mean_delay
@@ -917,8 +927,9 @@ def test_statistic_is_nan_until_a_labelled_row_arrives_then_kept_on_empty_ticks(
 
 
 def test_alarm_rows_count_labelled_rows_only():
+    # an error lifts the CUSUM by ln 9 > h at once, a correct row takes it back to 0
     det = BernoulliCUSUM(p0=0.1, p1=0.9, h=1.0).fit(_view(np.zeros(10)))
-    det.update(_view(np.array([np.nan, 1.0, np.nan, 1.0])))
+    det.update(_view(np.array([np.nan, 0.0, np.nan, 1.0])))
     assert det.alarm_rows_.tolist() == [1]  # the second labelled row, not the fourth row
 
 
