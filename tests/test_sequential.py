@@ -907,6 +907,40 @@ def test_every_sequential_detector_is_registered_and_tagged():
         assert "reset_after_alarm" in cls().get_params()
 
 
+def test_restarts_tag_follows_reset_after_alarm():
+    # the class (what `restarts_of(kind)` reads) declares the default, which re-arms
+    from simlab.detectors.base import restarts_of
+
+    for cls, name in NAMES.items():
+        assert cls.tags.restarts and restarts_of(name)
+        assert cls().tags.restarts
+        off = cls(reset_after_alarm=False).tags
+        assert not off.restarts
+        assert (off.threshold, off.direction) == (cls.tags.threshold, cls.tags.direction)
+
+
+@pytest.mark.parametrize("cls", list(NAMES))
+def test_nan_and_inf_scores_are_counted_never_a_crash(cls):
+    # A NaN score is a failed prediction (an error; the worst loss), ±inf scores predict
+    # a class (the error stream) or are an infinite absolute error (mae): every labelled
+    # row is counted, the verdict is a float and a bool, and the detector goes on.
+    metric = {"metric": "mae"} if cls in (KSWIN, GaussianCUSUM) else {}
+    det = cls(**metric).fit(_view(_bits(0, 500, [(0, 0.2)])))
+    labels = np.array([0.0, 1.0, 1.0, 0.0, np.nan, 1.0] * 50)
+    scores = np.array([np.nan, np.inf, -np.inf, -np.inf, 0.3, np.nan] * 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = det.update(View(labels=labels, label_scores=scores))
+        assert det.n_seen_ == 250
+        assert isinstance(v.alarm, bool) and isinstance(v.statistic, float)
+        det.update(_view(_bits(1, 300, [(0, 0.2)])))
+    assert det.n_seen_ == 550
+    if not metric:  # the errors counted: each NaN score, and the -inf given to a label 1
+        errors = DDM(reset_after_alarm=False).fit(_view(np.zeros(50)))
+        errors.update(View(labels=labels, label_scores=scores))
+        assert errors.errors_ == 150
+
+
 def test_variants_outside_test_params_pass_the_conformance_checks():
     # HDDM_A declares the ladder an expected failure for its default; without re-arming
     # its alarms are nested along the ladder, and it passes every check

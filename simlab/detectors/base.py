@@ -20,6 +20,7 @@ __all__ = [
     "Verdict",
     "View",
     "Watches",
+    "restarts_of",
     "watches_of",
 ]
 
@@ -63,6 +64,11 @@ class Tags:
         True if its verdicts depend on random draws; it then draws only from the generator it
         is given (`BaseDetector.seed`), which the engine derives from the run's seed and the
         monitor's name.
+    restarts
+        True for a sequential detector that starts afresh after each alarm (CUSUM, DDM, ...):
+        every alarming tick is then a new alarm, even right after another. False for a
+        detector whose alarm is a state that holds while the evidence does (a windowed
+        test): a run of alarming ticks is one alarm.
 
     Examples
     --------
@@ -76,10 +82,26 @@ class Tags:
     threshold: str | None = None
     direction: int = 1
     randomised: bool = False
+    restarts: bool = False
 
     def __post_init__(self):
         if self.direction not in (1, -1):
             raise ConfigError("direction", self.direction, "+1 or -1", owner="Tags")
+
+
+def restarts_of(kind: str) -> bool:
+    """Whether the registered detector `kind` restarts after each alarm (`Tags.restarts`).
+
+    A kind not in the registry (a user's own, unregistered class) counts as not restarting.
+
+    Examples
+    --------
+    >>> restarts_of("psi"), restarts_of("oracle_cusum"), restarts_of("no_such_kind")
+    (False, True, False)
+    """
+    if kind not in DETECTORS:
+        return False
+    return bool(getattr(getattr(DETECTORS.get(kind), "tags", None), "restarts", False))
 
 
 #: Where a feature monitor looks: the upstream columns or the model's served features.

@@ -36,7 +36,10 @@ normal and alarms again only if it moves further (a CUSUM, which keeps its refer
 alarms again after about ARL1 rows). With ``False`` nothing is reset: the detector keeps
 its state and alarms at every row where its condition holds (ADWIN still drops the older
 part of its window when it cuts: that cut is the algorithm, not a reset). Retraining is
-the retrain policy's business: it refits every monitor on the new reference.
+the retrain policy's business: it refits every monitor on the new reference. The
+detectors' `Tags` say so: ``restarts=True`` (every alarming tick is a new alarm) read from
+the class or from a re-arming instance, False from one built with
+``reset_after_alarm=False`` (a run of alarming ticks is then one alarm).
 
 **The statistic** is the detector's own, after the last row it processed, with the
 threshold that row was held to; nan before the first labelled row after `fit` and while
@@ -46,6 +49,7 @@ the detector warms up (a re-armed detector warms up again).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import warnings
@@ -122,6 +126,29 @@ def _labelled(owner: str, metric: str, view: View) -> np.ndarray:
 def _check_metric(owner: str, metric) -> None:
     if metric not in _LOSSES:
         raise ConfigError("metric", metric, f"one of {', '.join(map(repr, _LOSSES))}", owner=owner)
+
+
+class _RearmTags:
+    """A class's `Tags` whose ``restarts`` follows the instance's ``reset_after_alarm``.
+
+    Read from the class (``DDM.tags``, `restarts_of`), it is the tags of the default,
+    which re-arms (``restarts=True``); read from an instance built with
+    ``reset_after_alarm=False``, ``restarts`` is False: that detector keeps alarming while
+    its condition holds, so a run of alarming ticks is one alarm, as for a windowed test.
+    """
+
+    def __init__(self, tags: Tags):
+        self.tags = tags
+
+    def __get__(self, obj, owner=None) -> Tags:
+        if obj is None or getattr(obj, "reset_after_alarm", True) is True:
+            return self.tags
+        return dataclasses.replace(self.tags, restarts=False)
+
+
+def _tags(**kwargs) -> _RearmTags:
+    """`Tags` for a sequential detector: it watches labels and, by default, restarts."""
+    return _RearmTags(Tags(watches=Watches.LABELS, restarts=True, **kwargs))
 
 
 class _Sequential(BaseDetector):
@@ -301,7 +328,7 @@ class DDM(_Sequential):
     (True, 55, 3.0)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="drift_threshold")
+    tags: ClassVar[Tags] = _tags(threshold="drift_threshold")
 
     def __init__(
         self, *, warm_start: int = 30, drift_threshold: float = 3.0, reset_after_alarm: bool = True
@@ -441,7 +468,7 @@ class EDDM(_Sequential):
     (True, 0.1)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="beta", direction=-1)
+    tags: ClassVar[Tags] = _tags(threshold="beta", direction=-1)
 
     def __init__(self, *, warm_start: int = 30, beta: float = 0.9, reset_after_alarm: bool = True):
         self.warm_start = warm_start
@@ -586,7 +613,7 @@ class HDDM_A(_Sequential):  # the algorithm's own name, as river spells it
     (True, 45)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="drift_confidence", direction=-1)
+    tags: ClassVar[Tags] = _tags(threshold="drift_confidence", direction=-1)
     _xfail_checks: ClassVar[dict] = {
         "check_threshold_moves_alarms": (
             "re-arming makes later alarms depend on where earlier ones fell, so alarm counts "
@@ -736,7 +763,7 @@ class HDDM_W(_Sequential):  # the algorithm's own name, as river spells it
     True
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="drift_confidence", direction=-1)
+    tags: ClassVar[Tags] = _tags(threshold="drift_confidence", direction=-1)
 
     def __init__(
         self,
@@ -909,7 +936,7 @@ class PageHinkley(_Sequential):
     (True, 77)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="threshold")
+    tags: ClassVar[Tags] = _tags(threshold="threshold")
 
     def __init__(
         self,
@@ -1098,7 +1125,7 @@ class BernoulliCUSUM(_CUSUM):
     (True, 8.0)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="h")
+    tags: ClassVar[Tags] = _tags(threshold="h")
 
     def __init__(
         self,
@@ -1215,7 +1242,7 @@ class GaussianCUSUM(_CUSUM):
     (True, 26)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="h")
+    tags: ClassVar[Tags] = _tags(threshold="h")
 
     def __init__(
         self,
@@ -1376,9 +1403,7 @@ class KSWIN(_Sequential):
     True
     """
 
-    tags: ClassVar[Tags] = Tags(
-        watches=Watches.LABELS, threshold="alpha", direction=-1, randomised=True
-    )
+    tags: ClassVar[Tags] = _tags(threshold="alpha", direction=-1, randomised=True)
 
     def __init__(
         self,
@@ -1526,7 +1551,7 @@ class ADWIN(_Sequential):
     (True, 79)
     """
 
-    tags: ClassVar[Tags] = Tags(watches=Watches.LABELS, threshold="delta", direction=-1)
+    tags: ClassVar[Tags] = _tags(threshold="delta", direction=-1)
     _xfail_checks: ClassVar[dict] = {
         "check_threshold_moves_alarms": (
             "ADWIN's cut bound grows only like sqrt(ln(1/δ)): on the check's stream (one rise "
