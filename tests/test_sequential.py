@@ -9,6 +9,7 @@ loss is the label itself. Every random draw comes from a seeded ``np.random.defa
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections import deque
@@ -313,7 +314,7 @@ class ADWINLoop(_Loop):
         n0, n1, u0, u1 = 0.0, self.width, 0.0, self.total
         log_term = math.log(2.0 * math.log(self.width) / self.delta)
         cut, best = False, -math.inf
-        for i, (level, t) in enumerate(buckets[:-1]):
+        for level, t in buckets[:-1]:
             size = float(2**level)
             n0, n1, u0, u1 = n0 + size, n1 - size, u0 + t, u1 - t
             if n1 >= self.ell and n0 >= self.ell:
@@ -367,7 +368,7 @@ class KSWINLoop(_Loop):
         return result.pvalue <= self.alpha and result.statistic > 0.1
 
 
-# --------------------------------------------------------------------------- 2. each tick at once == row by row
+# -------------------------------------------------------------- 2. each tick at once == row by row
 
 
 def _same(a: float, b: float, tol: float) -> bool:
@@ -428,7 +429,8 @@ def test_ddm_tick_equals_rows_exactly(seed, rearm):
 
     def state(det, loop, where):
         assert (det.n_, det.errors_) == (loop.n, loop.k), where
-        assert _same(det.p_min_, loop.p_min, 0.0) and _same(det.s_min_, loop.s_min, 0.0), where
+        assert _same(det.p_min_, loop.p_min, 0.0), where
+        assert _same(det.s_min_, loop.s_min, 0.0), where
 
     det, loop = DDM(reset_after_alarm=rearm), DDMLoop(rearm=rearm)
     assert _replay(det, loop, ref, stream, _ticks(seed, stream.shape[0]), state=state) > 0
@@ -615,7 +617,7 @@ def test_the_tick_size_does_not_change_the_alarms(cls):
     assert alarms[0]
 
 
-# --------------------------------------------------------------------------- 3. CUSUM against Siegmund
+# ----------------------------------------------------------------------- 3. CUSUM against Siegmund
 
 
 def _siegmund(delta: float, k: float, h: float) -> float:
@@ -634,7 +636,7 @@ def _run_lengths(det, rng, delta: float, n_rows: int) -> np.ndarray:
         ends += (det.alarm_rows_ + pos).tolist()
         pos += 1000
     # re-armed at 0 after each alarm: run lengths are i.i.d. (a renewal process)
-    return np.diff(np.array([-1] + ends))
+    return np.diff(np.array([-1, *ends]))
 
 
 @pytest.mark.parametrize(("delta", "n_rows"), [(0.0, 3_400_000), (1.0, 170_000)])
@@ -653,7 +655,7 @@ def test_gaussian_cusum_run_lengths_match_siegmund(delta, n_rows):
     assert abs(arl - target) <= 0.05 * target, (arl, se, target, lengths.shape[0])
 
 
-# --------------------------------------------------------------------------- 4. river
+# ---------------------------------------------------------------------------------------- 4. river
 
 
 def _river_alarms(det, reference, stream) -> list[int]:
@@ -770,7 +772,7 @@ def test_kswin_detection_delay_matches_river_in_distribution():
     assert 5 < np.mean(delays["simlab"]) < 40  # a real detection, not an artefact
 
 
-# --------------------------------------------------------------------------- 5. false alarms under no change
+# ----------------------------------------------------------------- 5. false alarms under no change
 
 
 def _count_alarms(det, chunks) -> int:
@@ -853,7 +855,7 @@ def test_kswin_false_alarms_respect_its_level():
     assert count <= mean + 4 * math.sqrt(mean), count
 
 
-# --------------------------------------------------------------------------- thresholds in expectation
+# ----------------------------------------------------------------------- thresholds in expectation
 
 
 @pytest.mark.parametrize(
@@ -888,13 +890,13 @@ def test_stricter_thresholds_detect_later_and_alarm_less_in_expectation(cls, key
     mean_delay = [float(np.mean(delays[v])) for v in values]
     assert mean_delay == sorted(mean_delay), mean_delay
     assert mean_delay[-1] > mean_delay[0], mean_delay
-    for loose, strict in zip(values, values[1:], strict=False):
+    for loose, strict in itertools.pairwise(values):
         a, b = np.array(false[loose]), np.array(false[strict])
         se = math.sqrt((a.var() + b.var()) / a.shape[0])
         assert b.mean() <= a.mean() + 2 * se, (loose, strict, a.mean(), b.mean())
 
 
-# --------------------------------------------------------------------------- behaviour
+# --------------------------------------------------------------------------------------- behaviour
 
 
 def test_every_sequential_detector_is_registered_and_tagged():
@@ -912,7 +914,8 @@ def test_restarts_tag_follows_reset_after_alarm():
     from simlab.detectors.base import restarts_of
 
     for cls, name in NAMES.items():
-        assert cls.tags.restarts and restarts_of(name)
+        assert cls.tags.restarts
+        assert restarts_of(name)
         assert cls().tags.restarts
         off = cls(reset_after_alarm=False).tags
         assert not off.restarts
@@ -932,7 +935,8 @@ def test_nan_and_inf_scores_are_counted_never_a_crash(cls):
         warnings.simplefilter("error")
         v = det.update(View(labels=labels, label_scores=scores))
         assert det.n_seen_ == 250
-        assert isinstance(v.alarm, bool) and isinstance(v.statistic, float)
+        assert isinstance(v.alarm, bool)
+        assert isinstance(v.statistic, float)
         det.update(_view(_bits(1, 300, [(0, 0.2)])))
     assert det.n_seen_ == 550
     if not metric:  # the errors counted: each NaN score, and the -inf given to a label 1
@@ -1066,7 +1070,7 @@ def test_kswin_critical_count_is_rivers_rule():
     assert p[det.critical_] <= 0.005 < p[det.critical_ - 1]
 
 
-# --------------------------------------------------------------------------- kernels
+# ----------------------------------------------------------------------------------------- kernels
 
 
 def test_cusum_path_is_the_recursion():
