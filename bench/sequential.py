@@ -104,7 +104,8 @@ def _streams(seed: int = 0) -> dict[str, np.ndarray]:
 def _simlab_job(make: Callable, reference: np.ndarray, stream: np.ndarray, out: dict):
     """A job that fits afresh and feeds the prebuilt views; it leaves the alarm rows in out."""
     zeros = np.zeros(TICK)
-    views = [View(labels=stream[i : i + TICK], label_scores=zeros) for i in range(0, len(stream), TICK)]
+    starts = range(0, stream.shape[0], TICK)
+    views = [View(labels=stream[i : i + TICK], label_scores=zeros) for i in starts]
     ref = View(labels=reference, label_scores=np.zeros(reference.shape[0]))
 
     def run() -> int:
@@ -210,10 +211,8 @@ def rows(rounds: int = 3) -> list[dict]:
             else:
                 jobs["river"] = _river_job(theirs, reference, stream, want)
         slow = name in ("KSWIN", "HDDM_W", "HDDM_A")
-        timings = {
-            t.label: t
-            for t in time_interleaved(jobs, repeats=max(1, rounds - 1) if slow else rounds, warmup=0)
-        }
+        repeats = max(1, rounds - 1) if slow else rounds
+        timings = {t.label: t for t in time_interleaved(jobs, repeats=repeats, warmup=0)}
         row = {"detector": name, "simlab_updates_per_s": timings["simlab"].rows_per_second}
         ours_alarms = got["alarms"]
         if name == "KSWIN":  # delay and false alarms on river's slice, for both
@@ -226,7 +225,8 @@ def rows(rounds: int = 3) -> list[dict]:
             row["ratio"] = row["simlab_updates_per_s"] / row["river_updates_per_s"]
             row["river_delay"], row["river_false_alarms"] = _score(want["alarms"], change)
             row["same_alarms"] = (
-                None if name in ("KSWIN", "GaussianCUSUM", "BernoulliCUSUM")
+                None
+                if name in ("KSWIN", "GaussianCUSUM", "BernoulliCUSUM")
                 else bool(np.array_equal(got["alarms"], want["alarms"]))
             )
         else:

@@ -1020,7 +1020,7 @@ def cusum_walk(increments: np.ndarray, start: float = 0.0) -> np.ndarray:
     walk = np.array(increments, dtype=np.float64)
     if walk.shape[0]:
         walk[0] += start
-    return np.cumsum(walk, out=walk)
+    return np.add.accumulate(walk, out=walk)  # cumsum's loop, without its wrapper's cost
 
 
 def cusum_reflect(walk: np.ndarray) -> np.ndarray:
@@ -1099,7 +1099,7 @@ def linear_recursion(u: np.ndarray, a: float, start: float) -> np.ndarray:
     u = np.asarray(u, dtype=np.float64)
     n = u.size
     if a == 1.0:
-        return np.cumsum(np.concatenate(([float(start)], u)))[1:]
+        return np.add.accumulate(np.concatenate(([float(start)], u)))[1:]
     if a == 0.0 or n == 0:
         return u.copy()
     block = max(1, int(_GROWTH_LIMIT / -math.log(a)))
@@ -1109,7 +1109,7 @@ def linear_recursion(u: np.ndarray, a: float, start: float) -> np.ndarray:
         hi = min(n, lo + block)
         decay, growth = _powers(a, hi - lo, block)
         z = np.multiply(u[lo:hi], growth, out=out[lo:hi])
-        np.cumsum(z, out=z)
+        np.add.accumulate(z, out=z)
         z += y0
         z *= decay
         y0 = float(z[-1])

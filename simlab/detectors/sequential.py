@@ -66,7 +66,7 @@ from simlab.detectors._kernels import (
 )
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
-from simlab.scoring import row_values
+from simlab.scoring import CUTOFF, row_values
 from simlab.validation import check_bool
 
 __all__ = [
@@ -103,6 +103,14 @@ def _labelled(owner: str, metric: str, view: View) -> np.ndarray:
     """The tick's per-row stream: the error bit (``"error"``; bool) or the loss, NaN labels out."""
     y = np.asarray(view.labels, dtype=np.float64)
     s = np.asarray(view.label_scores, dtype=np.float64)
+    if metric == "error":  # the usual tick (every label 0 or 1) in five passes
+        pos = y == 1.0
+        if np.count_nonzero(pos) + np.count_nonzero(y == 0.0) == y.shape[0]:
+            wrong = s >= CUTOFF  # predicts 1 ...
+            wrong ^= pos  # ... on a 0, or predicts 0 on a 1: right for every non-NaN score
+            if math.isnan(float(np.add.reduce(s))):  # a NaN (or +inf with -inf) among them
+                wrong |= np.isnan(s)  # a NaN score is a failed prediction: an error
+            return wrong
     if metric != "mae":  # labels are 0 or 1: count both (cheaper than testing each row)
         if np.count_nonzero(y == 1.0) + np.count_nonzero(y == 0.0) != y.shape[0]:
             keep = ~np.isnan(y)  # unlabelled rows, then anything left that is not 0 or 1
@@ -352,7 +360,7 @@ class DDM(_Sequential):
     def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
         m = x.shape[0]
         n = _one_to(m) + self.n_
-        k = np.cumsum(x)
+        k = np.add.accumulate(x, dtype=np.int64)  # cumsum's own loop, without its wrapper
         k += self.errors_
         p = k / n
         s = 1.0 - p
@@ -501,7 +509,7 @@ class EDDM(_Sequential):
         k = np.arange(self.errors_ + 1, self.errors_ + 1 + at.shape[0], dtype=np.int64)
         s1 = at - (self.last_error_ - self.distance_sum_)  # the distances telescope
         d *= d
-        s2 = np.cumsum(d)
+        s2 = np.add.accumulate(d)
         s2 += self.distance_squares_
         num = k * s2  # k Σd² − (Σd)² >= 0: exact integers (to about 1e9 rows)
         num -= s1 * s1
@@ -643,7 +651,7 @@ class HDDM_A(_Sequential):  # the algorithm's own name, as river spells it
     def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
         m = x.shape[0]
         n = _one_to(m) + self.n_
-        k = np.cumsum(x)
+        k = np.add.accumulate(x, dtype=np.int64)  # cumsum's own loop, without its wrapper
         k += self.errors_
         mean = k / n
         eps = 1.0 / (2 * n)  # river's ε(n): sqrt(1 / (2n) · ln(1/δ)), same operations
@@ -977,7 +985,7 @@ class PageHinkley(_Sequential):
     def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
         m = x.shape[0]
         n = _one_to(m) + self.n_
-        k = np.cumsum(x)
+        k = np.add.accumulate(x, dtype=np.int64)  # cumsum's own loop, without its wrapper
         k += self.errors_
         dev = k / n
         np.subtract(x, dev, out=dev)  # x_t − x̄_t
@@ -1673,10 +1681,10 @@ class ADWIN(_Sequential):
         clock, k = self.clock, x.shape[0]
         # the window's width, sum and variance after each row, in river's operations
         w = _one_to(k) + self.width_
-        sums = np.cumsum(np.concatenate(([self.total_], x)))
+        sums = np.add.accumulate(np.concatenate(([self.total_], x)))
         step = x - sums[:-1] / np.maximum(w - 1.0, 1.0)  # value − total / (width − 1)
         step = (w - 1.0) * step * step / w  # (width − 1) · Δ · Δ / width; 0 for the first
-        variances = np.cumsum(np.concatenate(([self.variance_], step)))[1:]
+        variances = np.add.accumulate(np.concatenate(([self.variance_], step)))[1:]
         # the rows after which a test runs: tick ≡ 0 (mod clock) and width > grace_period
         first = (clock - self.tick_ % clock - 1) % clock
         short = self.grace_period - self.width_ - first  # rows still needed before a test
