@@ -42,6 +42,9 @@ __all__ = [
     "chi2_homogeneity",
     "chi2_pvalue",
     "corrected_level",
+    "cusum_path",
+    "cusum_reflect",
+    "cusum_walk",
     "hellinger",
     "is_numeric",
     "jensen_shannon",
@@ -49,6 +52,7 @@ __all__ = [
     "ks_from_codes",
     "ks_from_counts",
     "ks_pvalue",
+    "linear_recursion",
     "missing_mask",
     "psi",
     "psi_from_counts",
@@ -1290,6 +1294,117 @@ class QuantileCoupling:
             gap = np.abs(a - b)
         gap[a == b] = 0.0
         return gap @ self.width
+
+
+# --------------------------------------------------------------------------- recursions
+
+
+def cusum_walk(increments: np.ndarray, start: float = 0.0) -> np.ndarray:
+    """``C_t = start + x_1 + ... + x_t`` for every ``t``, summed in that order (a new array).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cusum_walk(np.array([1.0, -3.0, 2.0]), start=1.0).tolist()
+    [2.0, -1.0, 1.0]
+    """
+    walk = np.array(increments, dtype=np.float64)
+    if walk.shape[0]:
+        walk[0] += start
+    return np.add.accumulate(walk, out=walk)  # cumsum's loop, without its wrapper's cost
+
+
+def cusum_reflect(walk: np.ndarray) -> np.ndarray:
+    """``S_t = C_t − min(0, min_{s<=t} C_s)`` from a walk `cusum_walk` made (a new array).
+
+    See `cusum_path`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cusum_reflect(np.array([2.0, -1.0, 1.0])).tolist()
+    [2.0, 0.0, 2.0]
+    """
+    low = np.minimum.accumulate(walk)
+    np.minimum(low, 0.0, out=low)
+    return np.subtract(walk, low, out=low)
+
+
+def cusum_path(increments: np.ndarray, start: float = 0.0) -> np.ndarray:
+    """``S_t = max(0, S_{t-1} + x_t)`` for every ``t`` at once, from ``S_0 = start >= 0``.
+
+    The max-plus recursion of a CUSUM, through the identity
+    ``S_t = C_t − min(0, min_{s<=t} C_s)`` with ``C_t = start + x_1 + ... + x_t``
+    (`cusum_walk`, then `cusum_reflect`): if ``m_t = min(0, min_{s<=t} C_s)``, then
+    ``S_{t-1} + x_t = C_t − m_{t-1}`` and
+    ``max(0, C_t − m_{t-1}) = C_t − min(C_t, m_{t-1}) = C_t − m_t``; at ``t = 0``,
+    ``S_0 = C_0 − 0`` since ``start >= 0``. Exact in real arithmetic; in floating point
+    the partial sums round differently from the recursion's, by at most about
+    ``t · u · Σ|x|`` (``u`` the unit roundoff; the same additions for ``t = 1``). The
+    running sum starts at `start`, so a caller that carries ``S`` from one batch to the
+    next keeps the sums small. Every ``S_t`` is at most ``max C − min(0, min C)``, so a
+    caller that only needs to know whether ``S`` crosses a level can test that first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cusum_path(np.array([1.0, -3.0, 2.0, 0.5]), start=1.0).tolist()
+    [2.0, 0.0, 2.0, 2.5]
+    """
+    return cusum_reflect(cusum_walk(increments, start))
+
+
+#: Largest growth factor ``a^-k`` a block of `linear_recursion` may reach (keeps the
+#: rescaled sums far from overflow while losing no relative precision).
+_GROWTH_LIMIT = 230.0  # natural log: e^230 ≈ 1e100
+
+_POWERS: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _powers(a: float, n: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a^k, a^-k)`` for ``k = 1..n``, ``n <= block`` (cached per `a`, grown as needed)."""
+    have = _POWERS.get(a)
+    if have is None or have[0].size < n:
+        k = np.arange(1, min(max(n, 1024), block) + 1, dtype=np.float64)
+        have = (np.power(a, k), np.power(a, -k))
+        _POWERS[a] = have
+    return have[0][:n], have[1][:n]
+
+
+def linear_recursion(u: np.ndarray, a: float, start: float) -> np.ndarray:
+    """``y_t = a · y_{t-1} + u_t`` for every ``t`` at once, from ``y_0 = start``; ``0 <= a <= 1``.
+
+    The first-order linear recursion of an exponentially weighted mean or a faded sum,
+    as ``y_t = a^t (y_0 + Σ_{s<=t} a^-s u_s)``: one cumulative sum per block of rows,
+    the blocks short enough that ``a^-s`` stays below about 1e100. ``a = 1`` is a plain
+    running sum (the same additions, in the same order, as the loop); ``a = 0`` gives
+    ``u``. In floating point the result is within about ``t · u · Σ_s a^(t-s) |u_s|``
+    of the loop's (``u`` the unit roundoff).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [round(float(v), 6) for v in linear_recursion(np.array([1.0, 1.0, 0.0]), 0.5, 2.0)]
+    [2.0, 2.0, 1.0]
+    """
+    u = np.asarray(u, dtype=np.float64)
+    n = u.size
+    if a == 1.0:
+        return np.add.accumulate(np.concatenate(([float(start)], u)))[1:]
+    if a == 0.0 or n == 0:
+        return u.copy()
+    block = max(1, int(_GROWTH_LIMIT / -math.log(a)))
+    out = np.empty(n)
+    y0 = float(start)
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        decay, growth = _powers(a, hi - lo, block)
+        z = np.multiply(u[lo:hi], growth, out=out[lo:hi])
+        np.add.accumulate(z, out=z)
+        z += y0
+        z *= decay
+        y0 = float(z[-1])
+    return out
 
 
 # --------------------------------------------------------------------------- argument checks
