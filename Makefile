@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/detectors.py
+	$(BIN)/python bench/detectors.py --peers
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

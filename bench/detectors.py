@@ -436,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ragged", action="store_true", help="Poisson(1,000) rows per tick")
     parser.add_argument("--searches", action="store_true", help="compare ways of coding a tick")
     parser.add_argument(
-        "--peers", action="store_true", help="KS and PSI beside scipy and bare NumPy"
+        "--peers",
+        action="store_true",
+        help="KS and PSI beside scipy and bare NumPy; the sequential detectors beside river",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -451,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             f"best of {args.rounds} interleaved rounds"
         )
         peers(args.rounds)
+        # the sequential detectors beside river's (bench/sequential.py, about 35 s)
+        sys.path.insert(0, str(Path(__file__).parent))
+        import sequential
+
+        print()
+        sequential.main([])
         return 0
     rows = "Poisson(1000) rows" if args.ragged else f"{TICK_ROWS} rows"
     print(

@@ -253,10 +253,10 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best is kept)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"# {machine()}; {N_ROWS:,} rows, change at {CHANGE:,}, simlab ticks of {TICK:,}")
     head = (
         f"{'detector':<15} {'simlab/s':>12} {'river/s':>12} {'ratio':>7} {'target':>7} "
