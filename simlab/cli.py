@@ -297,6 +297,53 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def write_report(ds, out: Path) -> str:
+    """Leaderboard (Markdown, CSV) and figures of a grid's results in `out`; the Markdown."""
+    import matplotlib.pyplot as plt
+
+    from simlab.bench import leaderboard, leaderboard_markdown
+    from simlab.plot import delay_vs_oracle, lead_time_distributions, lead_time_heatmap
+
+    board = leaderboard(ds)
+    text = leaderboard_markdown(board)
+    (out / "leaderboard.md").write_text(text)
+    board.to_csv(out / "leaderboard.csv", index=False)
+    for name, draw in (
+        ("lead_time_heatmap.png", lead_time_heatmap),
+        ("lead_time_distributions.png", lead_time_distributions),
+        ("delay_vs_oracle.png", delay_vs_oracle),
+    ):
+        ax = draw(ds)
+        ax.figure.savefig(out / name, dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+    return text
+
+
+def _cmd_bench(args) -> int:
+    from simlab.bench import load_grid, run_grid
+
+    grid = load_grid(args.grid)
+    out = Path(args.out)
+    executor = "serial" if args.workers == 1 else "processes"
+    if args.executor:
+        executor = args.executor
+    ds = run_grid(
+        grid,
+        out,
+        executor=executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=None if args.quiet else sys.stderr,
+    )
+    print(write_report(ds, out))
+    failed = ds.attrs.get("failed_cells", "")
+    if failed:
+        print(f"failed cells (see {out / 'cells'}/*.error): {failed}")
+    print(f"wrote {out / 'results.zarr'}, leaderboard.md, leaderboard.csv and three figures")
+    return 1 if failed else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simlab", description=__doc__.split("\n")[0])
     p.add_argument("--debug", action="store_true", help="show the traceback of a failure")
@@ -328,6 +375,19 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse plans estimated above this (default: half of this machine's memory)",
     )
     run.set_defaults(func=_cmd_run)
+    bench = sub.add_parser(
+        "bench", help="a scenario x detector x seed grid: calibrate, score, rank (GRID.toml)"
+    )
+    bench.add_argument("grid", help="the grid's TOML file")
+    bench.add_argument("--out", required=True, help="the store folder (cells, results, report)")
+    bench.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    bench.add_argument("--scheduler", help="a Dask scheduler's address (runs on that cluster)")
+    bench.add_argument(
+        "--executor", choices=("serial", "processes", "dask"), help="how to run the cells"
+    )
+    bench.add_argument("--resume", action="store_true", help="keep finished cells; run the rest")
+    bench.add_argument("--quiet", action="store_true", help="no progress lines")
+    bench.set_defaults(func=_cmd_bench)
     demo = sub.add_parser(
         "demo", help="the headline story: covariate shift vs silent concept drift"
     )

@@ -37,7 +37,8 @@ class FunctionDetector(BaseDetector):
     function
         ``function(reference, window) -> float``: both 2-D float arrays ``(rows, columns)``
         (the numeric features, sorted by name; or one column of scores; or, for labels, the
-        per-row error bit). It must not change its arguments.
+        per-row error bit). It must not change its arguments. To run a grid on worker
+        processes or Dask, define it at module level (it is pickled).
     watches
         ``"features"``, ``"scores"`` or ``"labels"``.
     threshold
@@ -157,7 +158,8 @@ class RiverDetector(BaseDetector):
     direction
         1 if a larger value alarms less, -1 if a smaller one does (ADWIN's ``delta``).
     value
-        The parameter's value; None: the river detector's own.
+        The parameter's value; None: the river detector's own (stored as that number, so
+        calibration has a value to start from).
     metric
         What each row feeds it: ``"error"`` (1 for a wrong prediction at 0.5) or ``"loss"``
         (the absolute error ``|y - score|``).
@@ -208,8 +210,10 @@ class RiverDetector(BaseDetector):
                 owner=owner,
             )
         _direction(owner, direction)
-        if value is not None:
-            check_real(owner, "value", value)
+        if value is None:  # the river detector's own value: calibration starts from it
+            value = params[threshold]
+            self.value = value
+        check_real(owner, "value", value)
         if metric not in ("error", "loss"):
             raise ConfigError("metric", metric, '"error" or "loss"', owner=owner)
         self.tags = Tags(
@@ -233,7 +237,7 @@ class RiverDetector(BaseDetector):
 
     def _fit(self, reference: View) -> None:
         own = self.detector._get_params()[self.threshold]
-        self.value_ = float(own if self.value is None else self.value)
+        self.value_ = float(self.value)
         cast = type(own) if isinstance(own, int | float) and not isinstance(own, bool) else float
         self.river_ = self.detector.clone({self.threshold: cast(self.value_)})
         for v in self._values(reference):  # river learns the in-control state as it goes

@@ -157,7 +157,7 @@ class _Dask:
     def run(self, grid, path, keys, progress):
         from distributed import as_completed
 
-        grid_future = self.client.scatter(grid, broadcast=True)
+        grid_future = self.client.scatter(grid, broadcast=True, hash=False)
         futures = [
             self.client.submit(run_cell, grid_future, path, key, key=f"simlab-{key}", pure=False)
             for key in keys

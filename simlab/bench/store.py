@@ -198,7 +198,7 @@ def assemble(grid, calibrations: list, evaluations: list[list]) -> xr.Dataset:
     >>> g = Grid(scenarios=["short_covariate_shift"], detectors={"ks": "ks"}, seeds=1)
     >>> ds = assemble(g, [None], [[None]])
     >>> dict(ds.sizes), bool(ds["cell_ok"].any())
-    ({'scenario': 1, 'detector': 7, 'seed': 1}, False)
+    ({'scenario': 1, 'detector': 6, 'seed': 1}, False)
     """
     from simlab.bench.cells import BASELINES
 

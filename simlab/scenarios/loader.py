@@ -78,7 +78,7 @@ def load(path_or_name: str | Path) -> Scenario:
     shipped = TOML_DIR / f"{name}.toml"
     if shipped.exists():
         return loads(shipped.read_text(), source=str(shipped))
-    known = SCENARIOS.names() + sorted(p.stem for p in TOML_DIR.glob("*.toml"))
+    known = sorted(set(SCENARIOS.names()) | {p.stem for p in TOML_DIR.glob("*.toml")})
     from simlab.errors import UnknownNameError
 
     raise UnknownNameError("scenario", name, known)
