@@ -222,12 +222,13 @@ def test_delays_are_reported_as_ratios_to_the_oracle():
     s = score(run, oracle="oracle")
     assert s.attrs["oracle"] == "oracle"
     ratio = s["delay_ratio"]
-    assert ratio.sel(detector="a").values.tolist() == [3.0, 4.0]  # 6/2 and 20/5
+    # ticks to detection, the alarming tick counted: (6 + 1) / (2 + 1), (20 + 1) / (5 + 1)
+    assert ratio.sel(detector="a").values.tolist() == pytest.approx([7 / 3, 21 / 6])
     assert ratio.sel(detector="oracle").values.tolist() == [1.0, 1.0]
-    assert ratio.sel(detector="b").values[0] == 1.5
+    assert ratio.sel(detector="b").values[0] == pytest.approx(4 / 3)
     assert np.isnan(ratio.sel(detector="b")[1])
     mean = s["mean_delay_ratio"].sel(baseline="detector")
-    assert float(mean.sel(detector="a")) == pytest.approx(13.0 / 3.5)
+    assert float(mean.sel(detector="a")) == pytest.approx(14.0 / 4.5)
     # "auto" finds no detector of kind oracle_cusum in this run: no ratios, no error
     assert "delay_ratio" not in score(run)
     assert score(run).attrs["oracle"] == ""
@@ -249,4 +250,6 @@ def test_a_run_with_the_oracle_among_its_monitors_reports_ratios_to_it():
     assert sc.attrs["oracle"] == "oracle_cusum"
     oracle = sc["delay"].sel(detector="oracle_cusum").values
     psi = sc["delay"].sel(detector="psi").values
-    np.testing.assert_array_equal(sc["delay_ratio"].sel(detector="psi").values, psi / oracle)
+    np.testing.assert_array_equal(
+        sc["delay_ratio"].sel(detector="psi").values, (psi + 1.0) / (oracle + 1.0)
+    )

@@ -250,10 +250,10 @@ def evaluation_cell(grid, i: int, seed: int, calibration: xr.Dataset) -> xr.Data
     ``delay`` (hours from the first change to its detection), ``detected``, ``lead_time``
     (hours by which the detection came before the label alarm), ``recall`` and
     ``precision`` over the run's change episodes, ``false_alarms``,
-    ``false_alarms_per_10k_rows``, ``mtbfa`` (hours), ``n_alarms``, and ``delay_ratio``
-    (the delay over the oracle's, same seed), ``onset_hours``, ``label_alarm_hours``
-    (per detector: in a closed loop each detector's retraining makes its own run),
-    ``episodes`` and ``closed_loop``.
+    ``false_alarms_per_10k_rows``, ``mtbfa`` (hours), ``n_alarms``, ``delay_ratio``
+    (ticks to detection, counting the alarming tick, over the oracle's on the same seed),
+    ``onset_hours``, ``label_alarm_hours`` (per detector: in a closed loop each
+    detector's retraining makes its own run), ``episodes`` and ``closed_loop``.
     """
     detectors = _calibrated(grid, i, calibration)
     if not grid.closed_loop(i):
@@ -268,9 +268,10 @@ def evaluation_cell(grid, i: int, seed: int, calibration: xr.Dataset) -> xr.Data
             coords="minimal",
             compat="override",
         )
+    # ticks to detection, the alarming tick included (an alarm at onset took one tick)
+    tick = grid.scenarios[i].tick_hours
     oracle = out["delay"].sel(detector="oracle").item()
-    ratio = out["delay"] / oracle if oracle > 0 else out["delay"] * np.nan
-    out["delay_ratio"] = ratio.astype(float)
+    out["delay_ratio"] = ((out["delay"] + tick) / (oracle + tick)).astype(float)
     out["closed_loop"] = ("detector", np.full(out.sizes["detector"], grid.closed_loop(i)))
     return out
 

@@ -195,10 +195,11 @@ def score(
         ``false_alarms_per_10k_rows``, ``mtbfa`` (hours between false alarms). On
         ``detector``: ``alarm_rate`` (alarm onsets per tick), ``n_alarms``, ``lucky`` (alarms
         the twin also raised). The baselines are expectations at the detector's alarm rate.
-        With an oracle: ``delay_ratio`` (``detector`` x ``episode``: the delay over the
-        oracle's on that episode; NaN where either missed or the oracle's delay is 0) and
-        ``mean_delay_ratio`` (``detector`` x ``baseline``: ``mean_delay`` over the oracle's
-        own); the attribute ``oracle`` names it ("" without one).
+        With an oracle: ``delay_ratio`` (``detector`` x ``episode``: ticks to detection
+        over the oracle's on that episode, counting the alarming tick, so ``(delay +
+        tick) / (oracle's delay + tick)``; NaN where either missed) and
+        ``mean_delay_ratio`` (``detector`` x ``baseline``: the same of ``mean_delay``
+        over the oracle's own); the attribute ``oracle`` names it ("" without one).
 
     Examples
     --------
@@ -325,10 +326,15 @@ def score(
     if oracle:
         o = names.index(oracle)
         with np.errstate(invalid="ignore", divide="ignore"):
-            floor = np.where(delay[o] > 0, delay[o], np.nan)
-            out["delay_ratio"] = (("detector", "episode"), delay / floor[None, :])
-            own = mean_delay[o, 0] if mean_delay[o, 0] > 0 else np.nan
-            out["mean_delay_ratio"] = (det_dims, mean_delay / own)
+            # ticks to detection, the alarming tick included (an alarm at onset took one)
+            out["delay_ratio"] = (
+                ("detector", "episode"),
+                (delay + tick_hours) / (delay[o][None, :] + tick_hours),
+            )
+            out["mean_delay_ratio"] = (
+                det_dims,
+                (mean_delay + tick_hours) / (mean_delay[o, 0] + tick_hours),
+            )
     units = {
         "episode_start": "hours",
         "episode_end": "hours",
