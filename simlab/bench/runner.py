@@ -40,6 +40,13 @@ class Progress:
     every
         Seconds between lines (the last line is always printed).
 
+    Attributes
+    ----------
+    done, failures
+        Cells finished, and of those failed.
+    compute, cell_time
+        Seconds the finished cells spent computing, and in all (summed over workers).
+
     Examples
     --------
     >>> import io
@@ -59,8 +66,17 @@ class Progress:
         self.every = every
         self.done = 0
         self.failures = 0
+        self.compute = 0.0  # seconds computing cells (simulation, replays, calibration)
+        self.cell_time = 0.0  # seconds in cells, with their reads and writes
         self.start = time.perf_counter()
         self._last = -float("inf")
+
+    def record(self, result: tuple) -> None:
+        """A cell's `run_cell` result: its time is added up, then it is a `step`."""
+        key, ok, compute, total = result
+        self.compute += compute
+        self.cell_time += total
+        self.step(key, ok=ok)
 
     def step(self, key: str, *, ok: bool) -> None:
         """One cell finished (`ok`: without error)."""
@@ -89,44 +105,49 @@ def _one_thread():
     return threadpool_limits(1)
 
 
-def run_cell(grid: Grid, path: str, key: str) -> tuple[str, bool, float]:
-    """Compute one cell and write it to the store at `path`: ``(key, ok, seconds)``.
+def run_cell(grid: Grid, path: str, key: str) -> tuple[str, bool, float, float]:
+    """Compute one cell and write it to the store at `path`.
 
-    A cell that raises is recorded with its traceback (``cells/KEY.error``) and reported
-    as not ok; it does not stop the grid.
+    Returns ``(key, ok, compute, total)``: the seconds spent computing the cell
+    (simulation, replays, calibration) and in all (with reading its calibration and
+    writing its result). A cell that raises is recorded with its traceback
+    (``cells/KEY.error``) and reported as not ok; it does not stop the grid.
     """
     store = Store.__new__(Store)  # the folder exists already: no checks, no cleaning
     store.path, store.grid, store.cells = Path(path), grid, Path(path) / "cells"
     start = time.perf_counter()
+    compute = 0.0
     try:
         with _one_thread():
             parts = key.split("-")
             if parts[0] == "calibrate":
+                t0 = time.perf_counter()
                 ds = calibration_cell(grid, int(parts[1]))
             else:
                 i, seed = int(parts[1]), int(parts[2])
                 calibration = store.get(f"calibrate-{i}")
+                t0 = time.perf_counter()
                 ds = evaluation_cell(grid, i, seed, calibration)
+            compute = time.perf_counter() - t0
         store.put(key, ds)
         store.log(key)
-        return key, True, time.perf_counter() - start
+        return key, True, compute, time.perf_counter() - start
     except Exception:  # a failing cell is recorded, not raised: the grid goes on
         store.fail(key, traceback.format_exc())
-        return key, False, time.perf_counter() - start
+        return key, False, compute, time.perf_counter() - start
 
 
 def _serial(grid, path, keys, progress):
     for key in keys:
-        k, ok, _ = run_cell(grid, path, key)
-        progress.step(k, ok=ok)
+        progress.record(run_cell(grid, path, key))
 
 
 def _processes(grid, path, keys, progress, workers):
     from joblib import Parallel, delayed
 
     run = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    for k, ok, _ in run(delayed(run_cell)(grid, path, key) for key in keys):
-        progress.step(k, ok=ok)
+    for result in run(delayed(run_cell)(grid, path, key) for key in keys):
+        progress.record(result)
 
 
 class _Dask:
@@ -163,8 +184,7 @@ class _Dask:
             for key in keys
         ]
         for fut in as_completed(futures):
-            k, ok, _ = fut.result()
-            progress.step(k, ok=ok)
+            progress.record(fut.result())
 
     def close(self):
         self.client.close()
@@ -181,6 +201,7 @@ def run_grid(
     scheduler: str | None = None,
     resume: bool = False,
     progress=sys.stderr,
+    timings: dict | None = None,
 ):
     """Run every cell of `grid` that is not done yet; the results as one Dataset.
 
@@ -202,6 +223,9 @@ def run_grid(
         Keep the cells already in `out` and run only the missing ones (and the failed).
     progress
         Where progress lines go (None: silent).
+    timings
+        A dict to fill with ``cells``, ``compute_seconds`` and ``cell_seconds`` (summed
+        over workers: see `Progress`) and ``wall_seconds`` (cells run to results).
 
     Returns
     -------
@@ -267,6 +291,13 @@ def run_grid(
         ds = store.assemble()
         failed = store.failed()
         ds.attrs["failed_cells"] = ", ".join(sorted(failed))
+        if timings is not None:
+            timings.update(
+                cells=bar.done,
+                compute_seconds=bar.compute,
+                cell_seconds=bar.cell_time,
+                wall_seconds=time.perf_counter() - bar.start,
+            )
         if temp is None:
             store.save_results(ds)
         return ds
