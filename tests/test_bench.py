@@ -352,3 +352,16 @@ def test_a_river_detector_scores_as_simlabs_own_implementation():
     )
     np.testing.assert_array_equal(a, b)
     assert not math.isnan(float(np.nanmedian(a)))
+
+
+def test_a_target_in_false_alarms_per_10k_rows_sets_each_scenarios_arl0():
+    grid = Grid(**{**SMALL, "target_arl0": None, "target_per_10k_rows": 1.0})
+    # constant traffic of r rows an hour: one false alarm per 10,000 rows is one per
+    # 10,000 / r hourly ticks
+    rate = grid.scenarios[0].traffic.rate_per_hour
+    assert grid.arl0(0) == pytest.approx(10_000 / rate)
+    cal = calibration_cell(grid, 0)
+    ks = cal.sel(detector="ks")
+    assert float(ks["arl0_low"]) <= grid.arl0(0) <= float(ks["arl0_high"])
+    with pytest.raises(ConfigError, match="target_per_10k_rows"):
+        Grid(**{**SMALL, "target_per_10k_rows": -1.0})

@@ -117,7 +117,7 @@ def calibration_cell(grid, i: int) -> xr.Dataset:
                 c = calibrate(
                     det,
                     scenario,
-                    grid.target_arl0,
+                    grid.arl0(i),
                     tapes=tapes,
                     search="bisect",
                     name=name,
@@ -156,17 +156,18 @@ def _calibrated(grid, i: int, calibration: xr.Dataset) -> dict:
     return out
 
 
-def _baseline_alarms(grid, seed: int, n: int) -> dict[str, np.ndarray]:
-    """The null baselines' alarms over `n` ticks, at the grid's target rate (1 / ARL0)."""
+def _baseline_alarms(grid, i: int, seed: int, n: int) -> dict[str, np.ndarray]:
+    """The null baselines' alarms over `n` ticks, at scenario `i`'s target rate (1 / ARL0)."""
     rng = Rngs(seed)["bench/baselines"]
-    period = max(1, round(grid.target_arl0))
+    arl0 = grid.arl0(i)
+    period = max(1, round(arl0))
     periodic = np.zeros(n, bool)
     periodic[int(rng.integers(period)) :: period] = True
     return {
         "never": np.zeros(n, bool),
         "always": np.ones(n, bool),
         "periodic": periodic,
-        "random": rng.random(n) < 1.0 / grid.target_arl0,
+        "random": rng.random(n) < 1.0 / arl0,
     }
 
 
@@ -198,7 +199,7 @@ def _open_loop(grid, i, seed, detectors) -> tuple[xr.Dataset, xr.Dataset | None]
                 continue
             r = tape.replay(det, name=name)
             alarms[name], restarts[name] = r.alarm, r.restarts
-        for name, a in _baseline_alarms(grid, seed, n).items():
+        for name, a in _baseline_alarms(grid, i, seed, n).items():
             alarms[name], restarts[name] = a, True
         out.append(_with_alarms(tape.run, alarms, restarts))
     return out[0], (out[1] if len(out) > 1 else None)
@@ -307,7 +308,7 @@ def _closed_baselines(grid, i, seed) -> xr.Dataset:
     """The null baselines on the scenario without alarm-driven retraining."""
     scenario = grid.scenarios[i].replace(monitors=(), policy=_no_policy())
     run = simulate(scenario, seed)
-    alarms = _baseline_alarms(grid, seed, run.sizes["time"])
+    alarms = _baseline_alarms(grid, i, seed, run.sizes["time"])
     restarts = dict.fromkeys(alarms, True)
     scored = _with_alarms(run, alarms, restarts)
     twin = None

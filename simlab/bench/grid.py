@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from simlab.detectors.base import DETECTORS
 from simlab.errors import ConfigError
 from simlab.params import encode
@@ -32,6 +34,7 @@ GRID_KEYS = (
     "detectors",
     "seeds",
     "target_arl0",
+    "target_per_10k_rows",
     "calibration_alarms",
     "horizon_hours",
     "max_delay_hours",
@@ -105,6 +108,10 @@ class Grid:
     target_arl0
         Every detector is calibrated on each scenario's no-change twin to this mean number
         of ticks between false alarms before delays are compared.
+    target_per_10k_rows
+        Instead of `target_arl0`: this many false alarms per 10,000 rows served; each
+        scenario's ARL0 is then ``10,000 / (target x rows per tick)``, with its traffic's
+        mean rows per tick over the horizon (`arl0`).
     calibration_alarms
         How many false alarms the calibration tapes should hold at the target (their ticks
         are ``calibration_alarms x target_arl0``); the achieved ARL0's relative standard
@@ -137,7 +144,8 @@ class Grid:
     scenarios: tuple = ()
     detectors: Mapping = field(default_factory=dict)
     seeds: int | Sequence[int] = 10
-    target_arl0: float = 168.0
+    target_arl0: float | None = 168.0
+    target_per_10k_rows: float | None = None
     calibration_alarms: int = 20
     horizon_hours: float | None = None
     max_delay_hours: float | None = None
@@ -192,7 +200,13 @@ class Grid:
                 raise ConfigError("seeds", self.seeds, "at least one seed, none twice", owner=owner)
         else:
             raise ConfigError("seeds", seeds, "a count or a list of seeds", owner=owner)
-        check_real(owner, "target_arl0", self.target_arl0, low=1.0, open_low=True)
+        if self.target_per_10k_rows is not None:
+            check_real(
+                owner, "target_per_10k_rows", self.target_per_10k_rows, low=0.0, open_low=True
+            )
+            object.__setattr__(self, "target_arl0", None)
+        else:
+            check_real(owner, "target_arl0", self.target_arl0, low=1.0, open_low=True)
         check_int(owner, "calibration_alarms", self.calibration_alarms, 1, 100_000)
         if self.max_delay_hours is not None:
             check_real(owner, "max_delay_hours", self.max_delay_hours, low=0.0)
@@ -201,7 +215,10 @@ class Grid:
         object.__setattr__(self, "scenarios", scenarios)
         object.__setattr__(self, "detectors", detectors)
         object.__setattr__(self, "seeds", seeds)
-        object.__setattr__(self, "target_arl0", float(self.target_arl0))
+        if self.target_arl0 is not None:
+            object.__setattr__(self, "target_arl0", float(self.target_arl0))
+        for i in range(len(scenarios)):
+            check_real(owner, f"ARL0 of {scenarios[i].name}", self.arl0(i), low=1.0, open_low=True)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -217,12 +234,31 @@ class Grid:
         """Whether scenario `i` retrains on a monitor's alarm (then simulated per detector)."""
         return isinstance(self.scenarios[i].policy, OnAlarm)
 
+    def arl0(self, i: int) -> float:
+        """The false-alarm target of scenario `i`, in ticks between false alarms.
+
+        `target_arl0`, or ``10,000 / (target_per_10k_rows x rows per tick)`` with the
+        scenario's mean traffic over its ticks.
+
+        Examples
+        --------
+        >>> g = Grid(scenarios=["no_change"], detectors={"ks": "ks"}, target_per_10k_rows=0.05)
+        >>> round(g.arl0(0))  # 1,000 rows an hour: one false alarm per 200,000 rows
+        200
+        """
+        if self.target_arl0 is not None:
+            return self.target_arl0
+        s = self.scenarios[i]
+        t = (np.arange(s.n_ticks) + 0.5) * s.tick_hours
+        rows = float(np.mean(np.broadcast_to(s.traffic.rate(t), t.shape))) * s.tick_hours
+        return 10_000.0 / (self.target_per_10k_rows * rows)
+
     def calibration_seeds(self, i: int) -> tuple[int, ...]:
         """The seeds of scenario `i`'s twin runs that calibrate every detector."""
         from simlab.sim.calibrate import SEED_BASE
 
         ticks = self.scenarios[i].n_ticks
-        n = max(1, math.ceil(self.calibration_alarms * self.target_arl0 / ticks))
+        n = max(1, math.ceil(self.calibration_alarms * self.arl0(i) / ticks))
         return tuple(range(SEED_BASE, SEED_BASE + n))
 
     def to_dict(self) -> dict:
@@ -232,6 +268,7 @@ class Grid:
             "detectors": {n: _describe(d) for n, d in self.detectors.items()},
             "seeds": list(self.seeds),
             "target_arl0": self.target_arl0,
+            "target_per_10k_rows": self.target_per_10k_rows,
             "calibration_alarms": self.calibration_alarms,
             "horizon_hours": self.horizon_hours,
             "max_delay_hours": self.max_delay_hours,

@@ -258,6 +258,7 @@ def assemble(grid, calibrations: list, evaluations: list[list]) -> xr.Dataset:
             "arl0_high": (("scenario", "detector"), cal["arl0_high"]),
             "calibration_problem": (("scenario", "detector"), problem.astype(str)),
             "closed_loop": ("scenario", closed),
+            "arl0_target": ("scenario", [grid.arl0(i) for i in range(len(names))]),
         },
         coords={
             "scenario": names,
@@ -270,7 +271,10 @@ def assemble(grid, calibrations: list, evaluations: list[list]) -> xr.Dataset:
             ),
         },
         attrs={
-            "target_arl0": grid.target_arl0,
+            "target_arl0": np.nan if grid.target_arl0 is None else grid.target_arl0,
+            "target_per_10k_rows": np.nan
+            if grid.target_per_10k_rows is None
+            else grid.target_per_10k_rows,
             "twin_rule": int(grid.twin_rule),
             "max_delay_hours": np.nan if grid.max_delay_hours is None else grid.max_delay_hours,
             "fingerprint": grid.fingerprint(),
