@@ -43,11 +43,12 @@ def oracle_for(scenario):
     The oracle needs a world that knows its density and a change of P(X) (covariate
     shift in a causal world, label shift in an anticausal one): it compares the features'
     density at hour 0 (before) with the density after the first change began (after): at
-    its onset for a sudden change; one tick into a gradual one (a mixture, whose first new
-    rows are what gives it away); half-way through a change whose parameters move. Only
-    for a sudden change is it the optimal detector (Lorden, Moustakides); for a ramp it is
-    the best CUSUM on one fixed post-change density. A faulted world, a concept drift or a
-    change at hour 0 has no oracle.
+    its onset for a sudden change, one tick into a ramp (a mixture's first new rows, or
+    parameters moved by one tick's step: the smallest form of the change, and the one to
+    catch first; as the ramp goes on, its log-likelihood ratio only grows). Only for a
+    sudden change is it the optimal detector (Lorden, Moustakides); for a ramp it is the
+    CUSUM tuned to the ramp's first step. A faulted world, a concept drift or a change at
+    hour 0 has no oracle.
 
     Examples
     --------
@@ -67,14 +68,11 @@ def oracle_for(scenario):
     first = min(events, key=lambda e: e.start)
     if str(first.kind) == "concept_shift" or not first.start > 0:
         return None
-    schedule = (first.detail or {}).get("schedule", "")
     ramp = math.isfinite(first.end) and first.end > first.start
-    if not ramp:  # sudden: the state right after onset is the final one
-        after = first.start
-    elif schedule == "gradual":  # a mixture: the first tick's few new rows are the tell
-        after = min(first.start + scenario.tick_hours, first.end)
-    else:  # parameters moving: the middle of the move
-        after = (first.start + first.end) / 2.0
+    # sudden: the state right after onset is the final one; a ramp: the state one tick
+    # in (a mixture's first few new rows, or parameters moved by one tick's step), the
+    # smallest change it is to catch first, whose likelihood ratio keeps growing after
+    after = min(first.start + scenario.tick_hours, first.end) if ramp else first.start
     try:
         return OracleCUSUM(world=world, before=0.0, after=float(after))
     except ConfigError:
