@@ -74,6 +74,11 @@ def peak_mb() -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=tuple(SIZES), default="full")
+    parser.add_argument(
+        "--executors",
+        default="serial,processes,dask",
+        help="which to run, comma-separated (the first is the speed-up's baseline)",
+    )
     args = parser.parse_args(argv)
     grid = make_grid(args.size)
     cells = len(grid.scenarios) * (1 + len(grid.seeds))
@@ -85,11 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = {}
     rows = []
-    for label, executor, workers in (
-        ("serial, 1 worker", "serial", 1),
-        ("processes, 2 workers", "processes", 2),
-        ("Dask local cluster, 2 workers", "dask", 2),
-    ):
+    modes = {
+        "serial": ("serial, 1 worker", "serial", 1),
+        "processes": ("processes, 2 workers", "processes", 2),
+        "dask": ("Dask local cluster, 2 workers", "dask", 2),
+    }
+    for label, executor, workers in (modes[m] for m in args.executors.split(",")):
         timings: dict = {}
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()

@@ -105,6 +105,18 @@ def _one_thread():
     return threadpool_limits(1)
 
 
+def _big_cells_are_not_leaks() -> None:
+    """In a joblib (loky) worker: a cell that holds 300 MB of tapes is not a memory leak.
+
+    loky restarts a worker whose memory grew by 300 MB since its first task (when psutil
+    is installed), which a calibration cell's tapes do by design; each restart costs a
+    fresh import of the stack. The limit is a module global read by the worker's loop.
+    """
+    loky = sys.modules.get("joblib.externals.loky.process_executor")
+    if loky is not None and getattr(loky, "_MAX_MEMORY_LEAK_SIZE", 0) < 4e9:
+        loky._MAX_MEMORY_LEAK_SIZE = int(4e9)
+
+
 def run_cell(grid: Grid, path: str, key: str) -> tuple[str, bool, float, float]:
     """Compute one cell and write it to the store at `path`.
 
@@ -113,6 +125,7 @@ def run_cell(grid: Grid, path: str, key: str) -> tuple[str, bool, float, float]:
     writing its result). A cell that raises is recorded with its traceback
     (``cells/KEY.error``) and reported as not ok; it does not stop the grid.
     """
+    _big_cells_are_not_leaks()
     store = Store.__new__(Store)  # the folder exists already: no checks, no cleaning
     store.path, store.grid, store.cells = Path(path), grid, Path(path) / "cells"
     start = time.perf_counter()
@@ -167,6 +180,11 @@ class _Dask:
             self.cluster = None
             self.client = Client(scheduler)
         else:
+            import dask
+
+            # a cell is one long task: the workers' stack-sampling profiler (every 10 ms by
+            # default) only takes CPU from it on a small machine
+            dask.config.set({"distributed.worker.profile.enabled": False})
             self.cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
