@@ -334,6 +334,7 @@ def _cmd_bench(args) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         resume=args.resume,
+        overwrite=args.force,
         progress=None if args.quiet else sys.stderr,
     )
     print(write_report(ds, out))
@@ -386,6 +387,7 @@ def _parser() -> argparse.ArgumentParser:
         "--executor", choices=("serial", "processes", "dask"), help="how to run the cells"
     )
     bench.add_argument("--resume", action="store_true", help="keep finished cells; run the rest")
+    bench.add_argument("--force", action="store_true", help="replace another grid's cells in --out")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
     bench.set_defaults(func=_cmd_bench)
     demo = sub.add_parser(

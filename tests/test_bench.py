@@ -181,11 +181,18 @@ def test_a_killed_run_resumes_to_the_same_dataset_recomputing_nothing(serial, tm
         assert resumed.load().identical(ds)
 
 
-def test_resume_refuses_a_folder_holding_another_grid(serial):
+def test_resume_refuses_a_folder_holding_another_grid(serial, tmp_path):
     _, out = serial
     other = Grid(**{**SMALL, "seeds": 4})
     with pytest.raises(ConfigError, match="another grid"):
         Store(out, other, resume=True)
+    with pytest.raises(ConfigError, match="another grid"):
+        Store(out, other)
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    assert not Store(copy, other, overwrite=True).done()  # replaced: nothing kept
 
 
 def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path):

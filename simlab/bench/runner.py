@@ -218,6 +218,7 @@ def run_grid(
     workers: int = 2,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress=sys.stderr,
     timings: dict | None = None,
 ):
@@ -239,6 +240,8 @@ def run_grid(
         A Dask scheduler's address (implies ``executor="dask"``).
     resume
         Keep the cells already in `out` and run only the missing ones (and the failed).
+    overwrite
+        Replace the cells of another grid in `out` (refused without it).
     progress
         Where progress lines go (None: silent).
     timings
@@ -274,7 +277,7 @@ def run_grid(
         temp = tempfile.TemporaryDirectory(prefix="simlab-bench-")
         out = temp.name
     try:
-        store = Store(out, grid, resume=resume)
+        store = Store(out, grid, resume=resume, overwrite=overwrite)
         path = str(store.path.resolve())
         done = store.done()
         n = len(grid.scenarios)

@@ -41,7 +41,9 @@ class Store:
         The grid it stores.
     resume
         Keep the cells already there (the folder must hold this same grid); otherwise the
-        folder must not hold another grid's cells.
+        folder must not hold another grid's cells, unless `overwrite`.
+    overwrite
+        Replace another grid's cells (without it, a folder holding them is refused).
 
     Examples
     --------
@@ -55,7 +57,7 @@ class Store:
     {'calibrate-0'}
     """
 
-    def __init__(self, path, grid, *, resume: bool = False):
+    def __init__(self, path, grid, *, resume: bool = False, overwrite: bool = False):
         self.path = Path(path)
         self.grid = grid
         self.cells = self.path / "cells"
@@ -69,7 +71,11 @@ class Store:
                 held = json.loads(spec.read_text()).get("fingerprint")
             except (json.JSONDecodeError, UnicodeDecodeError):
                 held = None
-            if held != fingerprint and (resume or self.done() or self.failed()):
+            if (
+                held != fingerprint
+                and (resume or not overwrite)
+                and (resume or self.done() or self.failed())
+            ):
                 raise ConfigError(
                     "out",
                     str(self.path),
