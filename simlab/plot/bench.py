@@ -120,9 +120,18 @@ def delay_vs_oracle(ds: xr.Dataset, *, ax: Axes | None = None) -> Axes:
             ax.scatter(x[ok], y[ok], label=d, s=25)
             top = max(top, float(np.max(x[ok])), float(np.max(y[ok])))
     ax.plot([0, top], [0, top], color="0.5", lw=0.8, ls="--")
+    ax.set_xscale("symlog", linthresh=1.0)  # delays run from 0 to weeks
+    ax.set_yscale("symlog", linthresh=1.0)
     ax.set_xlabel("oracle delay (hours, median over seeds)")
     ax.set_ylabel("detector delay (hours, median over seeds)")
     ax.set_title("Delay against the oracle's")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            ncol=1 + len(handles) // 16,
+            frameon=False,
+        )
     return ax
