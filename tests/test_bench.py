@@ -29,7 +29,7 @@ from simlab.bench import (
     run_grid,
     summarise,
 )
-from simlab.detectors import DDM, KS, PSI
+from simlab.detectors import DDM, KS, PSI, View
 from simlab.errors import ConfigError, UnknownNameError
 from simlab.sim import Constant, FixedDelay, Scenario
 from simlab.testing._detector_checks import yield_detector_checks
@@ -372,3 +372,33 @@ def test_a_target_in_false_alarms_per_10k_rows_sets_each_scenarios_arl0():
     assert float(ks["arl0_low"]) <= grid.arl0(0) <= float(ks["arl0_high"])
     with pytest.raises(ConfigError, match="target_per_10k_rows"):
         Grid(**{**SMALL, "target_per_10k_rows": -1.0})
+
+
+def test_a_closed_loop_scenario_is_simulated_per_detector():
+    """A scenario that retrains on an alarm: each detector drives its own run's retraining."""
+    from simlab.sim import OnAlarm
+
+    scenario = _sudden(mean=2.0, horizon=200.0).replace(
+        monitors=(PSI(),), policy=OnAlarm(detector="psi", cooldown_hours=48.0)
+    )
+    grid = Grid(
+        scenarios=[scenario],
+        detectors={"psi": PSI(window_size=400, min_samples=200), "ks": KS(window_size=400)},
+        seeds=1,
+        target_arl0=40,
+        calibration_alarms=5,
+    )
+    assert grid.closed_loop(0)
+    ds = run_grid(grid, progress=None)
+    assert bool(ds["closed_loop"].all())
+    assert bool(ds["detected"].sel(detector=["psi", "ks"]).all())  # a 2-sd shift
+    assert not bool(ds["detected"].sel(detector=["never", "periodic", "random"]).any())
+
+
+def test_labels_reach_your_own_detectors_as_simlabs_error_bit():
+    """A NaN score is a failed prediction, as in every simlab metric and label detector."""
+    det = FunctionDetector(
+        function=lambda ref, win: float(win.mean()), watches="labels", min_samples=1
+    ).fit(View(labels=np.zeros(10), label_scores=np.zeros(10)))
+    det.update(View(labels=np.array([0.0, 1.0, np.nan]), label_scores=np.array([np.nan, 0.9, 0.2])))
+    np.testing.assert_array_equal(det.window_[:, 0], [1.0, 0.0])  # NaN label dropped

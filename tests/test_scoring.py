@@ -253,3 +253,14 @@ def test_a_run_with_the_oracle_among_its_monitors_reports_ratios_to_it():
     np.testing.assert_array_equal(
         sc["delay_ratio"].sel(detector="psi").values, (psi + 1.0) / (oracle + 1.0)
     )
+
+
+def test_a_detector_restarts_coordinate_makes_every_alarming_tick_a_new_alarm():
+    """Runs whose monitors say themselves that they re-arm (a bench replay) need no registry."""
+    from simlab.metrics import alarm_starts
+
+    run = make_run(detectors={"a": [10.0, 11.0, 12.0, 30.0], "b": [10.0, 11.0, 12.0, 30.0]})
+    run = run.assign_coords(detector_restarts=("detector", [True, False]))
+    starts = alarm_starts(run)
+    assert np.flatnonzero(starts.sel(detector="a").values).tolist() == [10, 11, 12, 30]
+    assert np.flatnonzero(starts.sel(detector="b").values).tolist() == [10, 30]

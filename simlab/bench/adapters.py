@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from simlab.detectors.base import BaseDetector, Tags, Verdict, View, Watches
+from simlab.detectors.sequential import _labelled
 from simlab.errors import ConfigError
-from simlab.scoring import CUTOFF
 from simlab.validation import check_int, check_real
 
 __all__ = ["FunctionDetector", "RiverDetector"]
@@ -104,12 +104,9 @@ class FunctionDetector(BaseDetector):
             s = view.scores
             return np.empty((0, 1)) if s is None else np.asarray(s, float)[:, None]
         if self._watch == "labels":
-            if view.labels is None:
+            if view.labels is None or not view.n_labels:
                 return np.empty((0, 1))
-            y = np.asarray(view.labels, float)
-            s = np.asarray(view.label_scores, float)
-            keep = ~np.isnan(y)
-            return ((s[keep] >= CUTOFF) != (y[keep] == 1.0)).astype(float)[:, None]
+            return _labelled("FunctionDetector", "error", view).astype(float)[:, None]
         if fitting:
             self.features_ = tuple(
                 sorted(k for k, v in view.columns.items() if np.asarray(v).dtype.kind in "fiub")
@@ -161,8 +158,9 @@ class RiverDetector(BaseDetector):
         The parameter's value; None: the river detector's own (stored as that number, so
         calibration has a value to start from).
     metric
-        What each row feeds it: ``"error"`` (1 for a wrong prediction at 0.5) or ``"loss"``
-        (the absolute error ``|y - score|``).
+        What each row feeds it: ``"error"`` (1 for a wrong prediction at 0.5, a NaN score
+        counting as wrong, as for simlab's DDM) or ``"loss"`` (the absolute error
+        ``|y - score|``, 1 for a NaN score).
 
     Notes
     -----
@@ -225,15 +223,15 @@ class RiverDetector(BaseDetector):
         return f"river_{type(self.detector).__name__.lower()}"
 
     def _values(self, view: View) -> np.ndarray:
+        """The tick's per-row values, as simlab's own label detectors see them."""
         if view.labels is None or not view.n_labels:
             return np.empty(0)
-        y = np.asarray(view.labels, float)
-        s = np.asarray(view.label_scores, float)
-        keep = ~np.isnan(y)
-        y, s = y[keep], s[keep]
         if self.metric == "loss":
-            return np.where(np.isnan(s), 1.0, np.abs(y - s))
-        return ((s >= CUTOFF) != (y == 1.0)).astype(float)
+            y = np.asarray(view.labels, float)
+            s = np.asarray(view.label_scores, float)
+            keep = ~np.isnan(y)
+            return np.where(np.isnan(s[keep]), 1.0, np.abs(y[keep] - s[keep]))
+        return _labelled("RiverDetector", "error", view).astype(float)
 
     def _fit(self, reference: View) -> None:
         own = self.detector._get_params()[self.threshold]

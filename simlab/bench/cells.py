@@ -25,6 +25,7 @@ from simlab.errors import ConfigError
 from simlab.metrics.detection import CHANGE_KINDS, label_alarm_time, lead_time, onset
 from simlab.metrics.scoring import score
 from simlab.rng import Rngs
+from simlab.sim.calibrate import _needs as tape_needs
 from simlab.sim.calibrate import calibrate
 from simlab.sim.engine import simulate
 from simlab.sim.tape import record_tape
@@ -80,15 +81,17 @@ def oracle_for(scenario):
 
 
 def _needs(detectors) -> tuple[bool, bool]:
-    watch = [watches_of(d) for d in detectors]
-    up = any(w in (Watches.FEATURES, Watches.QUALITY) for w in watch)
-    return up, any(w is Watches.SERVED for w in watch)
+    """Which column sets tapes must keep for all of `detectors`: (upstream, served)."""
+    needs = [tape_needs(d) for d in detectors]
+    return any(n[0] for n in needs), any(n[1] for n in needs)
 
 
 def calibration_cell(grid, i: int) -> xr.Dataset:
     """Calibrate every detector of `grid` (and the oracle) on scenario `i`'s twin.
 
-    Returns a Dataset on ``detector`` (the grid's detectors, then ``oracle``):
+    A closed-loop scenario (retraining on an alarm) is calibrated on its twin without
+    that retraining. Returns a Dataset on ``detector`` (the grid's detectors, then
+    ``oracle``):
     ``value`` (the threshold chosen), ``achieved_arl0`` and its 95% interval
     ``arl0_low``/``arl0_high`` (ticks), ``calibrated`` (False where a detector cannot reach
     the target, or there is no oracle) and ``problem`` (why not, else "").
@@ -100,7 +103,10 @@ def calibration_cell(grid, i: int) -> xr.Dataset:
     if oracle is not None:
         dets["oracle"] = oracle
     up, served = _needs(dets.values())
-    twin = scenario.twin().replace(monitors=())
+    # a closed loop is calibrated without its alarm-driven retraining: on the no-change
+    # twin a retraining changes nothing the monitors compare
+    policy = _no_policy() if grid.closed_loop(i) else scenario.policy
+    twin = scenario.twin().replace(monitors=(), policy=policy)
     tapes = [record_tape(twin, s, upstream=up, served=served) for s in seeds]
     out = {k: [] for k in ("value", "achieved_arl0", "arl0_low", "arl0_high", "calibrated")}
     problems, names = [], []

@@ -9,7 +9,6 @@ run killed at any moment loses only the cells that were running.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import tempfile
 import time
@@ -98,10 +97,9 @@ class Progress:
 
 
 def _one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
+    """One BLAS/OpenMP thread (threadpoolctl comes with scikit-learn)."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(1)
 
 
