@@ -8,6 +8,7 @@ from simlab.detectors.label_shift import BBSE
 from simlab.detectors.multivariate import MMD, DomainClassifier, PCAReconstruction
 from simlab.detectors.oracle import OracleCUSUM
 from simlab.detectors.performance import WindowedMetric
+from simlab.detectors.proxies import ActionRate, LabelRate
 from simlab.detectors.quality import (
     Cardinality,
     NullRate,
@@ -48,6 +49,7 @@ __all__ = [
     "KSWIN",
     "MMD",
     "PSI",
+    "ActionRate",
     "BaseDetector",
     "BernoulliCUSUM",
     "Cardinality",
@@ -58,6 +60,7 @@ __all__ = [
     "Hellinger",
     "HistogramShape",
     "JensenShannon",
+    "LabelRate",
     "MeanConfidence",
     "NullRate",
     "OracleCUSUM",

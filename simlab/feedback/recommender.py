@@ -567,6 +567,12 @@ class Replay:
     top_score
         Mean over users of the score the recommender gave its top-ranked item (NaN in
         start-up), per step: what a score monitor sees.
+
+    Examples
+    --------
+    >>> r = replay(RecommenderWorld(n_users=5, steps=4, startup_steps=1), Popularity())
+    >>> r.chosen.shape, r.coverage.shape
+    ((4, 5), (4,))
     """
 
     chosen: np.ndarray
