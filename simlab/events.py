@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     ALARM = "alarm"
     SERVING_FALLBACK = "serving_fallback"  # a column was unusable; serving used its fallback
     SERVING_FAILURE = "serving_failure"  # a column was unusable; serving requests failed
+    PROXY_SHIFT = "proxy_shift"  # the tie between a proxy outcome and the label moved
 
 
 @dataclass(frozen=True, slots=True, eq=False)

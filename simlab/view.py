@@ -42,6 +42,10 @@ class View:
     label_times
         The hours at which those rows were served (the prediction log's timestamps),
         aligned with `labels`; None when unknown.
+    proxies
+        The fast proxy outcomes observed this tick (a click, an early payment: 0 or 1;
+        NaN where a row's proxy was not observed), for worlds that emit them
+        (`simlab.world.Proxy`); None otherwise.
 
     Examples
     --------
@@ -57,14 +61,18 @@ class View:
     labels: np.ndarray | None = None
     label_scores: np.ndarray | None = None
     label_times: np.ndarray | None = None
+    proxies: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(
             self, "columns", MappingProxyType({k: _ro(v) for k, v in self.columns.items()})
         )
-        for name in ("scores", "labels", "label_scores", "label_times"):
+        for name in ("scores", "labels", "label_scores", "label_times", "proxies"):
             object.__setattr__(self, name, _ro(getattr(self, name)))
-        arrays = {**self.columns, **{n: getattr(self, n) for n in ("scores", "labels")}}
+        arrays = {
+            **self.columns,
+            **{n: getattr(self, n) for n in ("scores", "labels", "proxies")},
+        }
         for name, values in arrays.items():
             if values is not None and values.ndim != 1:
                 raise SchemaError(f"View: {name!r} has shape {values.shape}; expected 1-D")

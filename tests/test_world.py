@@ -17,7 +17,14 @@ from scipy import stats
 
 from simlab import ConfigError, Event, Rngs, UnknownNameError, build, registered
 from simlab.faults import DropColumn, Faulted, Float32, RenameColumn, Round
-from simlab.feedback import SelectiveLabels, lending
+from simlab.feedback import (
+    PerformativeGaussian,
+    Recommendations,
+    SelectiveLabels,
+    Strategic,
+    lending,
+    patrols,
+)
 from simlab.testing._world_checks import check_world, yield_world_checks
 from simlab.testing.fakes import GenericTestWorld, mean_shift_world
 from simlab.world import (
@@ -36,11 +43,13 @@ from simlab.world import (
     LabelShift,
     Linear,
     Logistic,
+    Proxy,
     Recurring,
     Rules,
     Seasonal,
     Sequence,
     Sudden,
+    TieShift,
     Uniform,
     Wander,
     credit,
@@ -804,6 +813,26 @@ WORLD_CASES["lending"] = [
     lending(),
     lending(shifts=(CovariateShift(features="income", mean=-15.0, schedule=_gradual()),)),
 ]
+WORLD_CASES["recommendations"] = [
+    Recommendations(),
+    Recommendations(n_users=5, n_items=40, start_items=20, candidates=4, items_per_hour=0.0),
+]
+WORLD_CASES["proxy"] = [
+    Proxy(world=sea()),
+    Proxy(
+        world=logistic(n_features=3),
+        given_positive=0.9,
+        given_negative=0.2,
+        observed="all",
+        drift=TieShift(given_positive=0.3, given_negative=0.3, schedule=Sudden(start=100.0)),
+    ),
+]
+WORLD_CASES["patrols"] = [patrols(), patrols(rates=(0.5, 0.1), p=(0.7, 0.3))]
+WORLD_CASES["performative_gaussian"] = [
+    PerformativeGaussian(),
+    PerformativeGaussian(mean=-2.0, scale=0.5, epsilon=1.5, n_features=3),
+]
+WORLD_CASES["strategic"] = [Strategic(world=logistic(n_features=3), features=("x0", "x1"))]
 
 
 def test_every_registered_world_has_conformance_cases():

@@ -8,7 +8,7 @@ from simlab.detectors.label_shift import BBSE
 from simlab.detectors.multivariate import MMD, DomainClassifier, PCAReconstruction
 from simlab.detectors.oracle import OracleCUSUM
 from simlab.detectors.performance import WindowedMetric
-from simlab.detectors.proxies import ActionRate, LabelRate
+from simlab.detectors.proxies import ActionRate, LabelRate, ProxyCUSUM, ProxyRate
 from simlab.detectors.quality import (
     Cardinality,
     NullRate,
@@ -66,6 +66,8 @@ __all__ = [
     "OracleCUSUM",
     "PCAReconstruction",
     "PageHinkley",
+    "ProxyCUSUM",
+    "ProxyRate",
     "RangeCheck",
     "SchemaCheck",
     "ScoreEntropy",

@@ -3,11 +3,23 @@
 `SelectiveLabels` observes outcomes only for the rows a decision acted on; `lending` is the
 classic case (repayment is known only for approved loans). The recommender study
 (`RecommenderWorld`, the recommenders, `homogenisation_trial`) shows a recommender
-retrained on its own logs homogenising its users.
+retrained on its own logs homogenising its users; `Recommendations` is a recommender as an
+engine world (slates decided by the deployed model, clicks only on what it showed).
+`runaway_urn` and `patrols` are the runaway allocation loop (resources go where
+discoveries were made, and discoveries happen only where resources go);
+`PerformativeGaussian`, `Strategic` and `repeated_risk_minimisation` are populations that
+move in response to the deployed model.
 """
 
 from __future__ import annotations
 
+from simlab.feedback.allocation import patrols, runaway_urn
+from simlab.feedback.performative import (
+    PerformativeGaussian,
+    Strategic,
+    repeated_risk_minimisation,
+)
+from simlab.feedback.recommendations import Recommendations
 from simlab.feedback.recommender import (
     RECOMMENDERS,
     Catalogue,
@@ -25,7 +37,9 @@ from simlab.feedback.recommender import (
     default_recommenders,
     homogenisation_study,
     homogenisation_trial,
+    loop_views,
     replay,
+    watch_loop,
 )
 from simlab.feedback.selective_labels import SelectiveLabels, lending
 
@@ -37,16 +51,24 @@ __all__ = [
     "History",
     "Ideal",
     "MatrixFactorisation",
+    "PerformativeGaussian",
     "Popularity",
     "RandomRecommender",
     "RandomSlots",
+    "Recommendations",
     "Recommender",
     "RecommenderWorld",
     "Replay",
     "SelectiveLabels",
+    "Strategic",
     "default_recommenders",
     "homogenisation_study",
     "homogenisation_trial",
     "lending",
+    "loop_views",
+    "patrols",
+    "repeated_risk_minimisation",
     "replay",
+    "runaway_urn",
+    "watch_loop",
 ]

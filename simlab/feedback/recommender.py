@@ -58,7 +58,9 @@ __all__ = [
     "default_recommenders",
     "homogenisation_study",
     "homogenisation_trial",
+    "loop_views",
     "replay",
+    "watch_loop",
 ]
 
 RECOMMENDERS: Registry = Registry("recommender")
@@ -137,6 +139,28 @@ class History:
     def n_items(self) -> int:
         """Number of items known to the model."""
         return self.consumed.shape[1]
+
+
+def tastes(rng, n_users, n_items, n_attributes, preference_concentration, attribute_concentration):
+    """Users' preferences and items' attributes: Dirichlet draws around drawn population means.
+
+    The population's mean preference is itself a flat Dirichlet draw scaled by
+    `preference_concentration` (so some attributes are popular, others niche); items'
+    attributes concentrate on few attributes when `attribute_concentration` is small.
+
+    Examples
+    --------
+    >>> p, a = tastes(np.random.default_rng(0), 3, 4, 2, 10.0, 0.1)
+    >>> p.shape, a.shape, bool(np.allclose(p.sum(axis=1), 1))
+    ((3, 2), (4, 2), True)
+    """
+    k = n_attributes
+    user_mean = rng.dirichlet(np.ones(k)) * preference_concentration
+    item_mean = rng.dirichlet(np.full(k, 100.0)) * attribute_concentration * k
+    # a Dirichlet with tiny concentrations has components that underflow to 0: floor them
+    preferences = rng.dirichlet(np.maximum(user_mean, 1e-3), size=n_users)
+    attributes = rng.dirichlet(np.maximum(item_mean, 1e-3), size=n_items)
+    return preferences, attributes
 
 
 class RecommenderWorld(Component):
@@ -221,12 +245,9 @@ class RecommenderWorld(Component):
         """Realise the world: preferences, attributes, utilities and arrivals for `seed`."""
         rng = Rngs(seed)["recsys/world"]
         k, u, i = self.n_attributes, self.n_users, self.n_items
-        user_mean = rng.dirichlet(np.ones(k)) * self.preference_concentration
-        item_mean = rng.dirichlet(np.full(k, 100.0)) * self.attribute_concentration * k
-        # a Dirichlet with tiny concentrations has components that underflow to 0: floor
-        # them at the smallest normal (a draw of exactly 0 is the same attribute vector)
-        preferences = rng.dirichlet(np.maximum(user_mean, 1e-3), size=u)
-        attributes = rng.dirichlet(np.maximum(item_mean, 1e-3), size=i)
+        preferences, attributes = tastes(
+            rng, u, i, k, self.preference_concentration, self.attribute_concentration
+        )
         utility = preferences @ attributes.T
         arrival = np.repeat(np.arange(self.steps), self.items_per_step)
         # a random partner per user, never the user: a random derangement by shifting
@@ -907,3 +928,123 @@ def homogenisation_study(
         )
     out = xr.concat(parts, dim="trial", combine_attrs="drop_conflicts")
     return out.assign_coords(trial=seeds)
+
+
+def loop_views(replay: Replay, catalogue: Catalogue) -> list:
+    """What a team can see of a recommender loop, one `simlab.detectors.View` per step.
+
+    Each step's view holds one row per user: the consumed item's attributes (``a0``,
+    ``a1``, ...), its ``age`` (steps since it arrived) and its ``popularity`` (how many
+    users had consumed it before, log1p), so item-distribution monitors (PSI, KS) watch
+    what the loop makes users consume; and the click on it as an arrived label (a
+    label-rate monitor on them is a CTR monitor). Labels arrive at once: clicks are fast.
+
+    Parameters
+    ----------
+    replay
+        A recommender's `Replay`.
+    catalogue
+        The world it was replayed on.
+
+    Examples
+    --------
+    >>> world = RecommenderWorld(n_users=6, steps=3, startup_steps=1)
+    >>> views = loop_views(replay(world, Popularity()), world.draw(0))
+    >>> len(views), sorted(views[0].columns)[:2], views[0].n_labels
+    (3, ['a0', 'a1'], 6)
+    """
+    from simlab.view import View
+
+    steps, u = replay.chosen.shape
+    n_items = catalogue.attributes.shape[0]
+    counts = np.zeros(n_items)
+    views = []
+    for s in range(steps):
+        item = replay.chosen[s]
+        columns = {
+            f"a{j}": catalogue.attributes[item, j] for j in range(catalogue.attributes.shape[1])
+        }
+        columns["age"] = (s - catalogue.arrival[item]).astype(np.float64)
+        columns["popularity"] = np.log1p(counts[item])
+        views.append(
+            View(
+                t=float(s),
+                columns=columns,
+                labels=replay.clicked[s].astype(np.float64),
+                label_scores=np.zeros(u),
+            )
+        )
+        np.add.at(counts, item, 1.0)
+    return views
+
+
+def watch_loop(
+    replay: Replay,
+    catalogue: Catalogue,
+    monitors,
+    *,
+    reference: slice,
+) -> xr.Dataset:
+    """Run monitors over a recommender loop's steps (`loop_views`), fitted on `reference`.
+
+    Parameters
+    ----------
+    replay, catalogue
+        As for `loop_views`.
+    monitors
+        Label -> unfitted detector (any `simlab.detectors` monitor of features or labels).
+    reference
+        The steps whose views, pooled, are the reference (e.g. the first steps after
+        start-up, when the model was first deployed).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``statistic`` and ``alarm`` with dims (detector, step); steps in the reference
+        have no verdict (NaN, False).
+
+    Examples
+    --------
+    >>> from simlab.detectors import PSI, LabelRate
+    >>> world = RecommenderWorld(n_users=30, steps=20, startup_steps=2)
+    >>> cat = world.draw(0)
+    >>> r = replay(world, Popularity(), catalogue=cat)
+    >>> ds = watch_loop(r, cat, {"psi": PSI(features=("popularity",)),
+    ...                          "ctr": LabelRate(window_size=30, min_samples=30)},
+    ...                 reference=slice(2, 6))
+    >>> ds.alarm.dims, int(ds.sizes["step"])
+    (('detector', 'step'), 20)
+    """
+    from simlab.view import View
+
+    views = loop_views(replay, catalogue)
+    ref = views[reference]
+    if not ref:
+        raise ConfigError(
+            "reference", reference, "a slice of at least one step", owner="watch_loop"
+        )
+    pooled = View(
+        t=ref[0].t,
+        columns={k: np.concatenate([v.columns[k] for v in ref]) for k in ref[0].columns},
+        labels=np.concatenate([v.labels for v in ref]),
+        label_scores=np.concatenate([v.label_scores for v in ref]),
+    )
+    in_ref = np.zeros(len(views), dtype=bool)
+    in_ref[reference] = True
+    labels = list(monitors)
+    stat = np.full((len(labels), len(views)), np.nan)
+    alarm = np.zeros((len(labels), len(views)), dtype=bool)
+    for i, name in enumerate(labels):
+        det = monitors[name].clone().fit(pooled)
+        for s, view in enumerate(views):
+            if in_ref[s] or s < reference.start:
+                continue
+            v = det.update(view)
+            values = np.atleast_1d(np.asarray(v.statistic, dtype=float))
+            if not np.isnan(values).all():  # per-feature monitors: the largest statistic
+                stat[i, s] = float(np.nanmax(values))
+            alarm[i, s] = bool(np.any(v.alarm))
+    return xr.Dataset(
+        {"statistic": (("detector", "step"), stat), "alarm": (("detector", "step"), alarm)},
+        coords={"detector": labels, "step": np.arange(len(views))},
+    )

@@ -52,6 +52,15 @@ def _fresh(component):
     return copy.deepcopy(component) if clone is None else clone()
 
 
+def _emits_proxies(world) -> bool:
+    """Whether `world`, or a world it wraps, emits proxy outcomes (`simlab.world.Proxy`)."""
+    while world is not None:
+        if getattr(world, "emits_proxies", False):
+            return True
+        world = getattr(world, "world", None)
+    return False
+
+
 class _Run:
     """Everything one run is made of, and the order of one tick's roles."""
 
@@ -95,6 +104,7 @@ class _Run:
             keep_rows=scenario.policy.retrains,
         )
         self.serving_log = ServingLog(tick_hours=scenario.tick_hours)
+        self.proxies = _emits_proxies(self.world)
         self.recorder = Recorder(
             n_ticks=self.n_ticks,
             task=self.task,
@@ -102,6 +112,7 @@ class _Run:
             detectors=self.names,
             n_bins=scenario.n_bins,
             feature_statistics=feature_statistics,
+            proxies=self.proxies,
         )
 
     def initial_training_batch(self) -> Batch:
@@ -127,6 +138,7 @@ class _Run:
         response = respond(self.world, batch, decision, rngs)
         rec.serve(k, batch.columns, response.y, out.scores, model)
         rec.decide(k, decision, batch.n if out.failed else 0)
+        rec.proxy(k, response.proxy)
         self.labels.push(
             t=t,
             delays=self.scenario.delay.draw(batch.n, rngs["labels"]),
@@ -151,6 +163,7 @@ class _Run:
             "labels": labels,
             "label_scores": label_scores,
             "label_times": label_times,
+            "proxies": response.proxy,
         }
         views = {False: View(columns=batch.columns, **shared)}
         if self.any_served:

@@ -114,8 +114,12 @@ class Recorder:
         detectors: list[str],
         n_bins: int,
         feature_statistics: bool = False,
+        proxies: bool = False,
     ):
         t, f, d = n_ticks, len(schema), len(detectors)
+        # proxy outcomes, for worlds that emit them: observed count and sum per tick
+        self.n_proxies = np.zeros(t, np.int64) if proxies else None
+        self.proxy_sum = np.zeros(t) if proxies else None
         # per feature, when asked: a per-feature statistic's value for each feature
         self.feature_statistic = np.full((t, d, f), np.nan) if feature_statistics else None
         self.task = task
@@ -229,6 +233,14 @@ class Recorder:
         self.n_explored[k] = int(np.count_nonzero(decision.explored))
         self.n_failed[k] = n_failed
 
+    def proxy(self, k: int, proxy: np.ndarray | None) -> None:
+        """Record the proxy outcomes observed at tick `k` (NaN: not observed)."""
+        if self.n_proxies is None or proxy is None:
+            return
+        seen = proxy[~np.isnan(proxy)]
+        self.n_proxies[k] = seen.shape[0]
+        self.proxy_sum[k] = float(seen.sum())
+
     def observe(
         self, k: int, y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
     ) -> None:
@@ -293,6 +305,11 @@ class Recorder:
         h = _window_sum(hist, w) if hist is not None else None
         return metrics_from_sums(self.task, s, h), s[:, 0].astype(np.int64)
 
+    def _proxy_vars(self) -> dict:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(self.n_proxies > 0, self.proxy_sum / self.n_proxies, np.nan)
+        return {"n_proxies": self.n_proxies, "proxy_rate": rate}
+
     def to_dataset(
         self,
         *,
@@ -347,6 +364,7 @@ class Recorder:
                 if self.feature_statistic is None
                 else {"feature_statistic": self.feature_statistic}
             ),
+            **({} if self.n_proxies is None else self._proxy_vars()),
             "event_kind": np.array([e.kind.value for e in events], dtype=str),
             "event_start": np.array(
                 [to_datetime(t0, e.start) for e in events], dtype="datetime64[ns]"

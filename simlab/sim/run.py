@@ -126,8 +126,11 @@ RUN_DATA_VARS = {
     "event_detail": Var(("event",), "str", "event detail (JSON)", "1"),
 }
 
-#: Data variables a Run holds only when asked (`simulate(..., feature_statistics=True)`).
+#: Data variables a Run holds only when asked (`simulate(..., feature_statistics=True)`),
+#: or when the world emits proxy outcomes (`simlab.world.Proxy`).
 RUN_OPTIONAL_VARS = {
+    "n_proxies": Var(("time",), "int", "proxy outcomes observed", "rows"),
+    "proxy_rate": Var(("time",), "float", "rate of the observed proxy outcome", "1"),
     "feature_statistic": Var(
         ("time", "detector", "feature"),
         "float",

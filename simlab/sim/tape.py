@@ -31,13 +31,14 @@ __all__ = ["Replay", "Tape", "record_tape"]
 
 
 def _strip(view: View) -> View:
-    """The view without its columns (what a scores- or labels-watching detector reads)."""
+    """The view without its columns (what a scores-, labels- or proxy-watching detector reads)."""
     return View(
         t=view.t,
         scores=view.scores,
         labels=view.labels,
         label_scores=view.label_scores,
         label_times=view.label_times,
+        proxies=view.proxies,
     )
 
 

@@ -14,6 +14,7 @@ Every tick's labels arrive in the same tick, with the scores of their rows.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 from collections.abc import Callable, Iterator
 
@@ -103,7 +104,15 @@ def make_view(
     elif flip:
         labels = np.where(rng.uniform(size=n) < flip, 1 - labels, labels)
     columns = {"x0": x[0], "x1": x[1], "x2": x[2], "c": c}
-    return View(t=t, columns=columns, scores=scores, labels=labels, label_scores=scores)
+    # the proxies are the labels themselves (a perfect tie; no extra random draws)
+    return View(
+        t=t,
+        columns=columns,
+        scores=scores,
+        labels=labels,
+        label_scores=scores,
+        proxies=labels.astype(np.float64),
+    )
 
 
 def make_stream(
@@ -265,7 +274,7 @@ def check_fit_idempotent(det) -> None:
 
 def _reorder(view: View) -> View:
     columns = {k: view.columns[k] for k in reversed(list(view.columns))}
-    return View(view.t, columns, view.scores, view.labels, view.label_scores)
+    return dataclasses.replace(view, columns=columns)
 
 
 def check_column_order_invariance(det) -> None:
@@ -286,6 +295,7 @@ def _empty_like(view: View, n: int) -> View:
         cut(view.scores),
         cut(view.labels),
         cut(view.label_scores),
+        proxies=cut(view.proxies),
     )
 
 
@@ -323,7 +333,8 @@ def check_detects_shift_h1(det) -> None:
     _, views = make_stream(
         1,
         H1_MAX_TICKS,
-        shift=H1_SHIFT if watches in (Watches.FEATURES, Watches.SCORES) else 0.0,
+        # proxies follow the labels, whose rate follows the shifted scores
+        shift=H1_SHIFT if watches in (Watches.FEATURES, Watches.SCORES, Watches.PROXY) else 0.0,
         flip=watches is Watches.LABELS,
     )
     d = det.clone().fit(reference)

@@ -15,6 +15,7 @@ from simlab.world.concepts import (
     Rules,
 )
 from simlab.world.covariates import COVARIATES, Block, Categorical, Gaussian, Uniform
+from simlab.world.proxies import Proxy, TieShift
 from simlab.world.schedules import (
     SCHEDULES,
     Gradual,
@@ -55,6 +56,7 @@ __all__ = [
     "LabelShift",
     "Linear",
     "Logistic",
+    "Proxy",
     "Recurring",
     "Rules",
     "Schedule",
@@ -64,6 +66,7 @@ __all__ = [
     "Shift",
     "Sudden",
     "Task",
+    "TieShift",
     "Uniform",
     "Wander",
     "World",

@@ -76,6 +76,10 @@ class Response:
     label_propensity
         The probability that each row is labelled, given the tick's scores (what an
         inverse-propensity estimate divides by); 1 where labelling is certain.
+    proxy
+        A fast outcome tied to the label, observed within the tick (a click, an early
+        payment; NaN where none is observed), or None for a world without proxies
+        (`simlab.world.Proxy`).
 
     Examples
     --------
@@ -90,6 +94,7 @@ class Response:
     y: np.ndarray
     labelled: np.ndarray
     label_propensity: np.ndarray
+    proxy: np.ndarray | None = None
 
     def __post_init__(self):
         y = readonly(self.y)
@@ -98,7 +103,11 @@ class Response:
         object.__setattr__(self, "labelled", readonly(np.asarray(self.labelled, dtype=bool)))
         prop = readonly(np.asarray(self.label_propensity, dtype=np.float64))
         object.__setattr__(self, "label_propensity", prop)
-        for name in ("labelled", "label_propensity"):
+        if self.proxy is not None:
+            object.__setattr__(self, "proxy", readonly(np.asarray(self.proxy, np.float64)))
+        for name in ("labelled", "label_propensity") + (
+            ("proxy",) if self.proxy is not None else ()
+        ):
             if getattr(self, name).shape != (n,):
                 shape = getattr(self, name).shape
                 raise ConfigError(name, shape, f"shape ({n},) like y", owner="Response")
