@@ -11,6 +11,9 @@ repeats, so load from other processes on a shared machine cancels in the ratio):
 - **lending loop / open loop**: the lending world with a top-share decision and selective
   labels against the same world with every row labelled: the loop may cost at most 20% more
   per row (a ratio of at least 1 / 1.2 = 0.83 in rows per second).
+- **a challenger**: the engine with a shadow model, and with a 10% A/B test, against the
+  single-model engine; the extra cost per row against what a second model's scoring alone
+  costs (target: at most that).
 
 Then one simulated year (8.76 M rows) runs in a fresh process, for its throughput and its
 peak resident memory (target: under 400 MB). Run ``python bench/engine.py`` (about a
@@ -36,7 +39,7 @@ from simlab.decisions import TopShare
 from simlab.detectors import KS, PSI, ScorePSI, View, WindowedMetric
 from simlab.feedback import lending
 from simlab.rng import Rngs
-from simlab.sim import Constant, ExponentialDelay, Scenario, simulate
+from simlab.sim import ABTest, Constant, ExponentialDelay, Scenario, Shadow, simulate
 from simlab.world import ConceptShift, CovariateShift, Gradual, logistic
 
 ROWS_PER_TICK = 1000
@@ -111,6 +114,20 @@ def limit_job(s: Scenario, *, with_monitors: bool):
     return job
 
 
+def scoring_job(s: Scenario):
+    """A second model's scoring alone: the same ticks drawn once, then scored (timed)."""
+    model = s.model.train(s.world.sample(s.train_rows, -1.0, Rngs(1)), version=0, rng=0)
+    rngs = Rngs(0)
+    batches = [s.world.sample(ROWS_PER_TICK, float(k), rngs) for k in range(s.n_ticks)]
+
+    def job() -> int:
+        for batch in batches:
+            model.serve(batch.columns, n=batch.n)
+        return s.n_ticks * ROWS_PER_TICK
+
+    return job
+
+
 def _year(days: float, out) -> None:
     with threadpool_limits(1):
         start = time.perf_counter()
@@ -160,7 +177,18 @@ def main(argv=None) -> int:
             {"open loop": engine_job(open_loop), "lending loop": engine_job(closed)},
             repeats=args.repeats,
         )
-    rate = {t.label: t.rows_per_second for t in timings + loop}
+        shadow = s.replace(challengers=(Shadow(),))
+        ab = s.replace(challengers=(ABTest(share=0.1),))
+        second = time_interleaved(
+            {
+                "one model": engine_job(s),
+                "+ shadow": engine_job(shadow),
+                "+ A/B 10%": engine_job(ab),
+                "scoring only": scoring_job(s),
+            },
+            repeats=args.repeats,
+        )
+    rate = {t.label: t.rows_per_second for t in timings + loop + second}
     for label, value in rate.items():
         print(f"{label:<14}{value:12,.0f} rows/s  ({1e6 * ROWS_PER_TICK / value:6.0f} µs per tick)")
     print(
@@ -177,6 +205,15 @@ def main(argv=None) -> int:
     )
     r_limit = rate["engine"] / rate["limit"]
     print(f"engine/limit = {r_limit:.2f}")
+    one = 1.0 / rate["one model"]
+    score = 1.0 / rate["scoring only"]
+    for label in ("+ shadow", "+ A/B 10%"):
+        extra = 1.0 / rate[label] - one
+        print(
+            f"{label}: {extra * 1e6:.2f} µs per row more than one model; a second model's "
+            f"scoring costs {score * 1e6:.2f} µs per row: ratio {extra / score:.2f} "
+            f"(target at most 1: {'met' if extra <= score else 'NOT met'})"
+        )
     return 0
 
 

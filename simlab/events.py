@@ -31,6 +31,9 @@ class EventKind(StrEnum):
     SERVING_FALLBACK = "serving_fallback"  # a column was unusable; serving used its fallback
     SERVING_FAILURE = "serving_failure"  # a column was unusable; serving requests failed
     PROXY_SHIFT = "proxy_shift"  # the tie between a proxy outcome and the label moved
+    PROMOTE = "promote"  # a challenger became the champion
+    STOP = "stop"  # an A/B test ended without promotion (its test, or its guard rail)
+    ROLLBACK = "rollback"  # a canary was rolled back by its guard rail
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -7,6 +7,7 @@ from simlab.sim.delays import DELAYS, Delay, ExponentialDelay, FixedDelay, LogNo
 from simlab.sim.engine import simulate
 from simlab.sim.labels import LabelQueue
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Periodic, Policy
+from simlab.sim.practices import PRACTICES, ABTest, Canary, Practice, Shadow, msprt
 from simlab.sim.run import RunAccessor, load, save
 from simlab.sim.scenario import CAUSES, Scenario
 from simlab.sim.tape import Tape, record_tape
@@ -16,9 +17,12 @@ __all__ = [
     "CAUSES",
     "DELAYS",
     "POLICIES",
+    "PRACTICES",
     "TRAFFIC",
+    "ABTest",
     "Bursts",
     "Calibrated",
+    "Canary",
     "Constant",
     "Delay",
     "Diurnal",
@@ -30,12 +34,15 @@ __all__ = [
     "OnAlarm",
     "Periodic",
     "Policy",
+    "Practice",
     "RunAccessor",
     "Scenario",
+    "Shadow",
     "Tape",
     "Traffic",
     "calibrate",
     "load",
+    "msprt",
     "record_tape",
     "save",
     "simulate",

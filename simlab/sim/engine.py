@@ -21,6 +21,7 @@ from simlab.batch import Batch
 from simlab.detectors.base import Watches, watches_of
 from simlab.errors import ConfigError
 from simlab.rng import Rngs
+from simlab.sim.practices import Challengers
 from simlab.sim.processes import (
     AlarmBus,
     Deployment,
@@ -97,12 +98,25 @@ class _Run:
         self.deployment.tape = tape
         if tape is not None:
             self.any_served = self.any_served or tape.served
+        later = any(c.start_hours > 0 for c in scenario.challengers)
         self.labels = Labels(
             schema=self.world.schema,
             tick_hours=scenario.tick_hours,
             n_ticks=self.n_ticks,
-            keep_rows=scenario.policy.retrains,
+            keep_rows=scenario.policy.retrains or later,
         )
+        self.challengers = (
+            Challengers(
+                scenario.challengers,
+                task=self.task,
+                n_ticks=self.n_ticks,
+                tick_hours=scenario.tick_hours,
+                n_bins=scenario.n_bins,
+            )
+            if scenario.challengers
+            else None
+        )
+        self.history = None  # the initial training batch (challengers starting at hour 0)
         self.serving_log = ServingLog(tick_hours=scenario.tick_hours)
         self.proxies = _emits_proxies(self.world)
         self.recorder = Recorder(
@@ -129,26 +143,39 @@ class _Run:
 
     def tick(self, k: int, t: float, n: int) -> None:
         """One tick: serve, decide, respond, queue labels, deliver, monitor, record."""
-        rngs, rec = self.rngs, self.recorder
+        rngs, rec, ch = self.rngs, self.recorder, self.challengers
+        if ch is not None:
+            ch.start(k, t, self.labels.training_rows, self.history, rngs)
         model = self.deployment.model
         served = serve(self.world, self.serving, model, n, t, rngs)
         batch, out = served.batch, served.served
         self.serving_log.tick(t, out.unusable, failed=out.failed, n_rows=batch.n)
-        decision = decide(self.rule, out.scores, batch.columns, rngs["decision"])
+        acted = out.scores
+        if ch is not None:
+            acted = ch.route(k, t, served.columns, batch.n, out.scores, rngs)
+        decision = decide(self.rule, acted, batch.columns, rngs["decision"])
         response = respond(self.world, batch, decision, rngs)
         rec.serve(k, batch.columns, response.y, out.scores, model)
         rec.decide(k, decision, batch.n if out.failed else 0)
         rec.proxy(k, response.proxy)
+        delays = self.scenario.delay.draw(batch.n, rngs["labels"])
+        if ch is not None:
+            ch.after_response(
+                k, t, response.y, out.scores, delays, response.labelled, response.proxy
+            )
         self.labels.push(
             t=t,
-            delays=self.scenario.delay.draw(batch.n, rngs["labels"]),
+            delays=delays,
             labelled=response.labelled,
             y=response.y,
             scores=out.scores,
             propensity=response.label_propensity,
             columns=batch.columns,
+            extra=None if ch is None else ch.carried(),
         )
         arrived = self.labels.deliver(k)
+        if ch is not None:
+            ch.deliver(k, t, arrived, self.deployment)
         if arrived is None:
             labels = label_scores = label_times = weights = np.empty(0)
         else:
@@ -270,9 +297,9 @@ def _simulate(
     rngs = Rngs(seed)
     env = simpy.Environment()
     run = _Run(scenario, rngs, env, tape, feature_statistics)
-    model = run.deployment.deploy(
-        run.initial_training_batch(), now=0.0, window=(-scenario.train_hours, 0.0)
-    )
+    history = run.initial_training_batch()
+    run.history = history if run.challengers is not None else None
+    model = run.deployment.deploy(history, now=0.0, window=(-scenario.train_hours, 0.0))
     run.recorder.set_score_edges(model.reference.scores)
     ticks = np.arange(run.n_ticks) * scenario.tick_hours
     counts = scenario.traffic.counts(ticks, scenario.tick_hours, rngs["traffic"])
@@ -310,6 +337,8 @@ def _simulate(
     for slot in run.serving:
         events.extend(slot.events(horizon))
     events += run.deployment.events + run.serving_log.close()
+    if run.challengers is not None:
+        events += run.challengers.events
     return run.recorder.to_dataset(
         start=scenario.start,
         tick_hours=scenario.tick_hours,
@@ -319,4 +348,5 @@ def _simulate(
         detector_watches=[str(w) for w in run.watches],
         detector_params=[params_json(m) for m in scenario.monitors],
         attrs=_run_attrs(scenario, seed, horizon, run.task),
+        challengers=run.challengers,
     )

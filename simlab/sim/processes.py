@@ -10,6 +10,7 @@ and recording. Retraining is its own process (`retrainer`): each policy owns its
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
@@ -149,6 +150,31 @@ class Deployment:
         self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
         return model
 
+    def promote(self, model, adapter, *, now: float) -> None:
+        """Make a challenger's trained `model` the champion at hour `now` (all or nothing).
+
+        Its monitors are fitted afresh on its reference, the world is told, and from now on
+        the retraining policy trains the challenger's `adapter`.
+        """
+        model = dataclasses.replace(model, version=self.model.version + 1)
+        fitted = []
+        for m, watch, name in zip(self.monitors, self.watches, self.names, strict=True):
+            fresh = m.clone()
+            if getattr(fresh.tags, "randomised", False):
+                fresh.seed(self.rngs[f"detector/{name}"])
+            fitted.append(
+                fresh.fit(model.reference_served if watch is Watches.SERVED else model.reference)
+            )
+        self.monitors[:] = fitted
+        self.alarmed[:] = False
+        self.model = model
+        self.adapter = adapter
+        if self.tape is not None:
+            self.tape.deploy(model)
+        notify_deploy(self.world, model.scores, now)
+        detail = {"version": model.version, "promoted": True}
+        self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
+
 
 def _complete(columns, schema, n: int) -> dict[str, np.ndarray]:
     """Columns in schema order, a missing one filled as missing (NaN, or "" for strings)."""
@@ -195,8 +221,11 @@ class Labels:
         self.queue = LabelQueue(span=n_ticks + 1)
         self.history: deque = deque()
 
-    def push(self, *, t, delays, labelled, y, scores, propensity, columns=None) -> None:
-        """Schedule the labelled rows served at hour `t`: arrival at the first tick >= t + delay."""
+    def push(self, *, t, delays, labelled, y, scores, propensity, columns=None, extra=None) -> None:
+        """Schedule the labelled rows served at hour `t`: arrival at the first tick >= t + delay.
+
+        `extra` maps more per-row arrays (a challenger's scores, say) to carry with them.
+        """
         arrive = np.ceil((t + delays) / self.tick_hours - 1e-9)
         due = labelled & (arrive < self.n_ticks)  # inf (never) and past the horizon never arrive
         if not due.any():
@@ -209,6 +238,9 @@ class Labels:
         n = int(due.sum())
         payload = {"y": pick(y), "score": pick(scores), "t": np.full(n, t)}
         payload["w"] = 1.0 / pick(propensity)
+        if extra:
+            for name, col in extra.items():
+                payload[name] = pick(col)
         if self.keep_rows:
             full = _complete(columns, self.schema, len(y))
             for name, col in full.items():
@@ -294,6 +326,7 @@ class Tick:
 
     batch: Batch
     served: object  # simlab.models.Served
+    columns: object = None  # the columns the model was served (after the serving slot)
 
 
 def serve(world, serving, deployed, n: int, t: float, rngs) -> Tick:
@@ -313,7 +346,7 @@ def serve(world, serving, deployed, n: int, t: float, rngs) -> Tick:
     at_serving = batch
     for slot in serving:
         at_serving = slot.apply(at_serving, rngs)
-    return Tick(batch, deployed.serve(at_serving.columns, n=batch.n))
+    return Tick(batch, deployed.serve(at_serving.columns, n=batch.n), at_serving.columns)
 
 
 def decide(rule, scores: np.ndarray, columns, rng) -> Decision:

@@ -321,6 +321,7 @@ class Recorder:
         detector_watches: list[str],
         detector_params: list[str],
         attrs: dict,
+        challengers=None,
     ) -> xr.Dataset:
         """Build the Run dataset (`simlab.sim.run.build_run` adds dims, long_name and units)."""
         t = self.n_rows.shape[0]
@@ -365,6 +366,11 @@ class Recorder:
                 else {"feature_statistic": self.feature_statistic}
             ),
             **({} if self.n_proxies is None else self._proxy_vars()),
+            **(
+                {}
+                if challengers is None
+                else challengers.variables(lambda s, h: self._windowed(s, h, w)[0])
+            ),
             "event_kind": np.array([e.kind.value for e in events], dtype=str),
             "event_start": np.array(
                 [to_datetime(t0, e.start) for e in events], dtype="datetime64[ns]"
@@ -390,6 +396,8 @@ class Recorder:
             "bin_upper": self.upper.astype(float),
             "event": np.arange(len(events), dtype=np.int64),
         }
+        if challengers is not None:
+            coords["challenger"] = np.array(challengers.labels, dtype=str)
         return build_run(data, coords, attrs)
 
 

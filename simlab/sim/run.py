@@ -131,6 +131,32 @@ RUN_DATA_VARS = {
 RUN_OPTIONAL_VARS = {
     "n_proxies": Var(("time",), "int", "proxy outcomes observed", "rows"),
     "proxy_rate": Var(("time",), "float", "rate of the observed proxy outcome", "1"),
+    # with challengers (`simlab.sim.practices`)
+    "challenger_share": Var(("time", "challenger"), "float", "traffic share decided", "1"),
+    "challenger_true_metric": Var(
+        ("time", "challenger", "metric"), "float", "challenger's true metric", "metric"
+    ),
+    "challenger_observed_metric": Var(
+        ("time", "challenger", "metric"),
+        "float",
+        "challenger's metric on arrived labels",
+        "metric",
+    ),
+    "challenger_score_hist": Var(
+        ("time", "challenger", "bin"), "int", "challenger's prediction scores", "rows"
+    ),
+    "challenger_statistic": Var(
+        ("time", "challenger"), "float", "sequential test statistic (log mSPRT)", "1"
+    ),
+    "challenger_harm": Var(
+        ("time", "challenger"),
+        "float",
+        "excess errors on the rows the challenger decided (true, cumulative)",
+        "rows",
+    ),
+    "challenger_harm_bound": Var(
+        ("time", "challenger"), "float", "the guard rail's upper bound on that harm", "rows"
+    ),
     "feature_statistic": Var(
         ("time", "detector", "feature"),
         "float",
@@ -138,6 +164,9 @@ RUN_OPTIONAL_VARS = {
         "1",
     ),
 }
+
+#: Coordinates a Run holds only with the optional variables that use them.
+RUN_OPTIONAL_COORDS = {"challenger": Var(("challenger",), "str")}
 
 #: attr -> expected Python type ("str", "int" or "number")
 RUN_ATTRS = {
@@ -204,7 +233,7 @@ def build_run(
         )
     for given, spec, what in ((data, RUN_DATA_VARS, "data"), (coords, RUN_COORDS, "coords")):
         missing = sorted(set(spec) - set(given))
-        optional = RUN_OPTIONAL_VARS if what == "data" else {}
+        optional = RUN_OPTIONAL_VARS if what == "data" else RUN_OPTIONAL_COORDS
         extra = sorted(set(given) - set(spec) - set(optional))
         if missing or extra:
             raise ConfigError(
@@ -228,6 +257,9 @@ def build_run(
         if name in data:
             data_vars[name] = variable(name, var, data[name])
     coord_vars = {name: variable(name, var, coords[name]) for name, var in RUN_COORDS.items()}
+    for name, var in RUN_OPTIONAL_COORDS.items():
+        if name in coords:
+            coord_vars[name] = variable(name, var, coords[name])
     return xr.Dataset(data_vars, coords=coord_vars, attrs=dict(attrs))
 
 

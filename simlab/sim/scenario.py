@@ -126,6 +126,9 @@ class Scenario:
         For catalogues and reports.
     cause
         The root cause the scenario stands for: one of `CAUSES`, or "" (not said).
+    challengers
+        Models beside the champion on live traffic (`simlab.sim.practices`: `Shadow`,
+        `ABTest`, `Canary`).
 
     Examples
     --------
@@ -155,10 +158,12 @@ class Scenario:
     name: str = "custom"
     description: str = ""
     cause: str = ""
+    challengers: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "monitors", tuple(self.monitors))
         object.__setattr__(self, "serving", tuple(self.serving))
+        object.__setattr__(self, "challengers", tuple(self.challengers))
         for key in ("horizon_hours", "tick_hours", "train_hours", "tolerance", "window_hours"):
             check_real("Scenario", key, getattr(self, key), low=0.0, open_low=True)
         check_int("Scenario", "train_rows", self.train_rows, 50)
@@ -207,6 +212,18 @@ class Scenario:
         for i, m in enumerate(self.monitors):
             if not (hasattr(m, "fit") and hasattr(m, "update") and hasattr(m, "tags")):
                 raise ConfigError(f"monitors[{i}]", m, "a detector", owner="Scenario")
+        from simlab.sim.practices import Practice
+
+        labels = []
+        for i, ch in enumerate(self.challengers):
+            if not isinstance(ch, Practice):
+                raise ConfigError(
+                    f"challengers[{i}]", ch, "a Shadow, ABTest or Canary", owner="Scenario"
+                )
+            ch.model.check_task(self.world.schema.task.value)
+            labels.append(ch.label)
+        if len(set(labels)) != len(labels):
+            raise ConfigError("challengers", labels, "distinct labels", owner="Scenario")
         for i, slot in enumerate(self.serving):
             if not isinstance(slot, ServingFault):
                 raise ConfigError(f"serving[{i}]", slot, "a ServingFault", owner="Scenario")
@@ -279,7 +296,9 @@ class Scenario:
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("monitors", "serving"):
+            if f.name == "challengers" and not v:
+                continue  # no challengers: the spec is what it was before they existed
+            if f.name in ("monitors", "serving", "challengers"):
                 out[f.name] = [m.to_dict() for m in v]
             else:
                 out[f.name] = encode(v)
@@ -312,6 +331,16 @@ class Scenario:
                     )
                 out[key] = tuple(
                     m if isinstance(m, Component) else DETECTORS.make(m) for m in value
+                )
+            elif key == "challengers":
+                from simlab.sim.practices import PRACTICES
+
+                if not isinstance(value, (list, tuple)):
+                    raise ConfigError(
+                        "challengers", value, "a list of practice specs", owner="Scenario"
+                    )
+                out[key] = tuple(
+                    c if isinstance(c, Component) else PRACTICES.make(c) for c in value
                 )
             elif key == "serving":
                 if not isinstance(value, (list, tuple)):

@@ -1,0 +1,569 @@
+"""Deployment practices: a champion and challengers on live traffic (shadow, A/B, canary).
+
+A *challenger* is a second model beside the deployed *champion*:
+
+- `Shadow`: scores every row; its decisions are never acted on, so the run is the one
+  without it (bit for bit, apart from the challenger's own variables). Its score
+  distribution is compared at once, its metric when labels arrive.
+- `ABTest`: a random share of traffic is decided by the challenger; an always-valid
+  sequential test (a mixture SPRT) compares the arms on arrived labels or on a fast proxy
+  and promotes the challenger or stops the test, and a guard rail stops it early when an
+  upper bound on the harm it has done reaches a budget.
+- `Canary`: a new version takes a small share, then larger ones, and is rolled back as soon
+  as the guard rail fires, or promoted after the last stage.
+
+Every promotion, stop and rollback is an event in the Run. The Run gets, on a
+``challenger`` dim, each challenger's traffic share, its true and observed metrics, its
+score histogram, the test's statistic and its true harm (excess errors on the rows it
+decided, against the champion's decisions on the same rows: the simulator knows both).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simlab.errors import ConfigError
+from simlab.events import Event, EventKind
+from simlab.models import ModelAdapter
+from simlab.params import Component
+from simlab.registry import Registry
+from simlab.scoring import CUTOFF, N_AUC_BINS, binary_sums, regression_sums
+from simlab.validation import check_bool, check_int, check_real
+
+__all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
+
+PRACTICES: Registry = Registry("practice")
+
+_SIGNALS = ("labels", "proxy")
+
+
+def msprt(mean_a, n_a, mean_b, n_b, *, tau: float) -> float:
+    r"""Log of the mixture SPRT statistic for the difference of two means (normal approximation).
+
+    With ``Δ̂ = mean_b − mean_a``, the pooled Bernoulli variance ``σ̂² = p̄(1 − p̄)`` and
+    ``V = σ̂² (1/n_a + 1/n_b)``, a ``N(0, τ²)`` mixture over the true difference gives
+
+    .. math:: \log Λ = \tfrac12 \log\frac{V}{V + τ²} + \frac{Δ̂² τ²}{2 V (V + τ²)}.
+
+    Rejecting "no difference" the first time ``Λ ≥ 1/α`` keeps the false-positive rate at
+    most ``α`` however often the test is looked at (Robbins 1970; Johari et al. 2017):
+    the test can be monitored continuously. -inf until both arms have data.
+
+    Examples
+    --------
+    >>> round(msprt(0.20, 5000, 0.20, 5000, tau=0.05), 2)  # no difference: evidence < 0
+    -1.85
+    >>> msprt(0.20, 5000, 0.26, 5000, tau=0.05) > math.log(1 / 0.05)  # a clear one
+    True
+    """
+    if n_a <= 0 or n_b <= 0:
+        return -math.inf
+    pooled = (mean_a * n_a + mean_b * n_b) / (n_a + n_b)
+    var = max(pooled * (1.0 - pooled), 1e-12) * (1.0 / n_a + 1.0 / n_b)
+    diff = mean_b - mean_a
+    t2 = tau * tau
+    return 0.5 * math.log(var / (var + t2)) + diff * diff * t2 / (2.0 * var * (var + t2))
+
+
+class Practice(Component):
+    """Base of the deployment practices: a challenger model and when it starts.
+
+    Parameters
+    ----------
+    model
+        The challenger (a `ModelAdapter`).
+    start_hours
+        When it starts. At 0 it is trained on the scenario's history, as the champion is;
+        later, on the labelled rows that arrived over the last `window_hours`.
+    window_hours
+        Its training window when it starts after hour 0.
+    label
+        Its name in the Run (``challenger`` coordinate) and in events.
+
+    Examples
+    --------
+    >>> Shadow().share_at(10.0), Shadow().label
+    (0.0, 'shadow')
+    """
+
+    #: The traffic share the practice decides at hour `t` while it runs (0: none).
+    def share_at(self, t: float) -> float:
+        return 0.0
+
+    def _check_common(self, owner: str) -> None:
+        if not isinstance(self.model, ModelAdapter):
+            raise ConfigError("model", self.model, "a ModelAdapter", owner=owner)
+        check_real(owner, "start_hours", self.start_hours, low=0.0)
+        check_real(owner, "window_hours", self.window_hours, low=0.0, open_low=True)
+        if not isinstance(self.label, str) or not self.label:
+            raise ConfigError("label", self.label, "a non-empty string", owner=owner)
+
+
+@PRACTICES.register("shadow")
+class Shadow(Practice):
+    """A shadow deployment: the challenger scores every row, and nothing it says is acted on.
+
+    Parameters
+    ----------
+    model, start_hours, window_hours, label
+        As for `Practice`.
+
+    Examples
+    --------
+    >>> import simlab
+    >>> from simlab.models import ModelAdapter
+    >>> from simlab.sim import Scenario
+    >>> from simlab.world import sea
+    >>> shadow = Shadow(model=ModelAdapter(estimator="decision_tree"))
+    >>> run = simlab.simulate(Scenario(world=sea(), horizon_hours=48, challengers=(shadow,)))
+    >>> run.challenger.values.tolist(), float(run.challenger_share.max())
+    (['shadow'], 0.0)
+    """
+
+    def __init__(
+        self,
+        *,
+        model: ModelAdapter | None = None,
+        start_hours: float = 0.0,
+        window_hours: float = 168.0,
+        label: str = "shadow",
+    ):
+        self.model = ModelAdapter() if model is None else model
+        self.start_hours = start_hours
+        self.window_hours = window_hours
+        self.label = label
+        self._check_common("Shadow")
+
+
+class _Guarded(Practice):
+    """What `ABTest` and `Canary` share: a guard rail on the harm the challenger does."""
+
+    def _check_guard(self, owner: str) -> None:
+        if self.budget is not None:
+            check_real(owner, "budget", self.budget, low=0.0, open_low=True)
+        check_real(owner, "guard_alpha", self.guard_alpha, low=0.0, high=1.0, open_low=True)
+        check_int(owner, "min_samples", self.min_samples, 1)
+
+
+@PRACTICES.register("ab_test")
+class ABTest(_Guarded):
+    """An A/B test: a random share of traffic is decided by the challenger.
+
+    Each row goes to the challenger's arm with probability `share` (from the practice's own
+    random stream). The arms are compared by an always-valid sequential test (`msprt`) on
+    arrived labels (``signal="labels"``: each arm's accuracy on the rows it decided) or on
+    the proxy outcome (``signal="proxy"``, for worlds that emit one: the proxy rate of each
+    arm's rows, higher is better). When the test rejects "no difference" at level `alpha`
+    the challenger is promoted (if it is better and `promote`) or the test stops.
+
+    The guard rail stops the test when an upper bound on the challenger's harm reaches
+    `budget` excess errors: rows of its arm whose labels arrived, or will never arrive,
+    count at an upper bound of the arms' difference in error rate (each arm's rate within
+    Hoeffding's ``sqrt(ln(2/guard_alpha) / 2n)``: valid for any number of labels, 1 before
+    both arms have one), and rows whose labels are still on their way count as errors.
+    So the bound holds, whatever the label delay, with probability at least about
+    ``1 − guard_alpha``. The guard fires when the bound plus the next tick's rows for the
+    challenger (each, at worst, one more error) reaches the budget, so the harm stays under
+    it; a budget must therefore exceed one tick of the challenger's traffic.
+
+    Parameters
+    ----------
+    model, start_hours, window_hours, label
+        As for `Practice`.
+    share
+        The challenger's share of traffic, in (0, 1).
+    signal
+        ``"labels"`` or ``"proxy"``.
+    alpha
+        The test's level (its false-positive rate, at most).
+    tau
+        The spread of the mixture over effect sizes (the size of difference it expects).
+    promote
+        Promote the challenger when the test finds it better.
+    budget
+        Excess errors the guard rail allows (None: no guard rail).
+    guard_alpha
+        One-sided level of the guard's confidence bound.
+    min_samples
+        Labels (or proxies) per arm before the test looks at them.
+
+    Examples
+    --------
+    >>> ab = ABTest(share=0.2, budget=300.0)
+    >>> ab.share_at(5.0), ab.label
+    (0.2, 'ab_test')
+    """
+
+    def __init__(
+        self,
+        *,
+        model: ModelAdapter | None = None,
+        share: float = 0.1,
+        signal: str = "labels",
+        alpha: float = 0.05,
+        tau: float = 0.05,
+        promote: bool = True,
+        budget: float | None = None,
+        guard_alpha: float = 0.05,
+        min_samples: int = 200,
+        start_hours: float = 0.0,
+        window_hours: float = 168.0,
+        label: str = "ab_test",
+    ):
+        self.model = ModelAdapter() if model is None else model
+        self.share = share
+        self.signal = signal
+        self.alpha = alpha
+        self.tau = tau
+        self.promote = promote
+        self.budget = budget
+        self.guard_alpha = guard_alpha
+        self.min_samples = min_samples
+        self.start_hours = start_hours
+        self.window_hours = window_hours
+        self.label = label
+        self._check_common("ABTest")
+        check_real("ABTest", "share", share, low=0.0, high=1.0, open_low=True)
+        if signal not in _SIGNALS:
+            raise ConfigError("signal", signal, f"one of {list(_SIGNALS)}", owner="ABTest")
+        check_real("ABTest", "alpha", alpha, low=0.0, high=1.0, open_low=True)
+        check_real("ABTest", "tau", tau, low=0.0, open_low=True)
+        check_bool("ABTest", "promote", promote)
+        self._check_guard("ABTest")
+
+    def share_at(self, t: float) -> float:
+        return float(self.share) if t >= self.start_hours else 0.0
+
+
+@PRACTICES.register("canary")
+class Canary(_Guarded):
+    """A canary release: the new version takes growing shares, rolled back if the guard fires.
+
+    The challenger decides ``shares[0]`` of traffic from `start_hours`, then each next
+    share every `step_hours`; after ``len(shares)`` stages with no guard alarm it is
+    promoted (it becomes the champion). The guard rail (as `ABTest`'s) rolls it back at
+    once: its share drops to 0 and a ``rollback`` event is logged.
+
+    Parameters
+    ----------
+    model, start_hours, window_hours, label
+        As for `Practice`.
+    shares
+        The stages' traffic shares, increasing, each in (0, 1].
+    step_hours
+        How long each stage lasts.
+    budget, guard_alpha, min_samples
+        The guard rail (as for `ABTest`).
+
+    Examples
+    --------
+    >>> c = Canary(shares=(0.05, 0.5), step_hours=24.0, budget=100.0)
+    >>> c.share_at(0.0), c.share_at(30.0), c.share_at(50.0)
+    (0.05, 0.5, 0.0)
+    """
+
+    def __init__(
+        self,
+        *,
+        model: ModelAdapter | None = None,
+        shares: tuple = (0.05, 0.25, 0.5),
+        step_hours: float = 24.0,
+        budget: float | None = 100.0,
+        guard_alpha: float = 0.05,
+        min_samples: int = 200,
+        start_hours: float = 0.0,
+        window_hours: float = 168.0,
+        label: str = "canary",
+    ):
+        self.model = ModelAdapter() if model is None else model
+        self.shares = tuple(shares)
+        self.step_hours = step_hours
+        self.budget = budget
+        self.guard_alpha = guard_alpha
+        self.min_samples = min_samples
+        self.start_hours = start_hours
+        self.window_hours = window_hours
+        self.label = label
+        self._check_common("Canary")
+        if not self.shares or any(
+            not isinstance(s, (int, float)) or not 0.0 < s <= 1.0 for s in self.shares
+        ):
+            raise ConfigError("shares", shares, "shares in (0, 1], at least one", owner="Canary")
+        if list(self.shares) != sorted(self.shares):
+            raise ConfigError("shares", shares, "increasing shares", owner="Canary")
+        check_real("Canary", "step_hours", step_hours, low=0.0, open_low=True)
+        self._check_guard("Canary")
+
+    @property
+    def end_hours(self) -> float:
+        """When the last stage ends (the canary is then promoted)."""
+        return self.start_hours + len(self.shares) * self.step_hours
+
+    def share_at(self, t: float) -> float:
+        if t < self.start_hours or t >= self.end_hours:
+            return 0.0
+        return float(self.shares[int((t - self.start_hours) // self.step_hours)])
+
+
+class Challengers:
+    """The run's challengers: route traffic, track their metrics and tests, and decide.
+
+    Built by the engine from ``scenario.challengers``; one tick calls `route` (which rows
+    each challenger decides, and the scores acted on), `after_response` (true metrics,
+    harm, proxies, labels in flight) and `deliver` (labels arriving now: tests, guard
+    rails, promotions).
+    """
+
+    def __init__(self, practices, *, task: str, n_ticks: int, tick_hours: float, n_bins: int):
+        self.practices = list(practices)
+        self.labels = [p.label for p in self.practices]
+        if len(set(self.labels)) != len(self.labels):
+            raise ConfigError(
+                "challengers", self.labels, "challengers with distinct labels", owner="Scenario"
+            )
+        self.task = task
+        self.tick_hours = tick_hours
+        self.n_bins = n_bins
+        c, t = len(self.practices), n_ticks
+        self.models = [None] * c
+        self.status = ["waiting"] * c  # waiting, running, promoted, stopped, rolled back
+        self.share = np.zeros((t, c))
+        self.true_sums = np.zeros((t, c, 3))
+        self.true_hist = np.zeros((t, c, 2, N_AUC_BINS), np.int64) if task == "binary" else None
+        self.obs_sums = np.zeros((t, c, 3))
+        self.obs_hist = np.zeros((t, c, 2, N_AUC_BINS), np.int64) if task == "binary" else None
+        self.score_hist = np.zeros((t, c, n_bins), np.int64)
+        self.statistic = np.full((t, c), np.nan)
+        self.harm = np.zeros((t, c))
+        self.harm_bound = np.full((t, c), np.nan)
+        self._harm = np.zeros(c)
+        # per challenger and arm (0: champion's rows, 1: challenger's): label and proxy sums
+        self.n_lab = np.zeros((c, 2))
+        self.good_lab = np.zeros((c, 2))
+        self.n_proxy = np.zeros((c, 2))
+        self.sum_proxy = np.zeros((c, 2))
+        self.n_served_b = np.zeros(c)
+        self.n_flight_b = np.zeros(c)
+        self.n_ticks = n_ticks
+        self.events: list[Event] = []
+        self._arm = None
+        self._scores = None
+
+    # -- per tick ---------------------------------------------------------------------
+
+    def start(self, k: int, t: float, history, initial, rngs) -> None:
+        """Train the challengers whose start has come (on `initial` at hour 0, else `history`)."""
+        for i, p in enumerate(self.practices):
+            if self.status[i] != "waiting" or t < p.start_hours:
+                continue
+            batch = initial if p.start_hours == 0.0 else history(t, p.window_hours)
+            if batch is None or batch.n == 0:
+                continue  # no labelled rows yet: try again next tick
+            self.models[i] = p.model.train(
+                batch,
+                version=0,
+                trained_at=t,
+                rng=rngs[f"challenger/{p.label}/model"],
+                task=self.task,
+            )
+            self.status[i] = "running"
+            self.events.append(
+                Event(
+                    EventKind.TRAIN,
+                    t - (p.window_hours if p.start_hours else 0.0),
+                    t,
+                    source=f"challenger/{p.label}",
+                    detail={"n_rows": batch.n},
+                )
+            )
+
+    def route(self, k: int, t: float, columns, n: int, champion: np.ndarray, rngs) -> np.ndarray:
+        """Score the running challengers; return the scores acted on (the champion's elsewhere)."""
+        c = len(self.practices)
+        self._n_tick = n
+        self._arm = np.full(n, -1, dtype=np.int64)
+        self._scores = np.full((c, n), np.nan)
+        acted = champion
+        for i, p in enumerate(self.practices):
+            if self.status[i] != "running":
+                continue
+            s = self.models[i].serve(columns, n=n).scores
+            self._scores[i] = s
+            share = p.share_at(t)
+            self.share[k, i] = share
+            if share <= 0.0:
+                continue
+            mine = (rngs[f"challenger/{p.label}"].random(n) < share) & (self._arm < 0)
+            self._arm[mine] = i
+            if acted is champion:
+                acted = champion.copy()
+            acted[mine] = s[mine]
+        return acted
+
+    def after_response(self, k, t, y, champion, delays, labelled, proxy) -> None:
+        """Record true metrics and harm; queue labels; count proxies per arm."""
+        arrive = np.ceil((t + delays) / self.tick_hours - 1e-9)
+        due = labelled & (arrive < self.n_ticks)
+        for i in range(len(self.practices)):
+            if self.status[i] != "running":
+                continue
+            s = self._scores[i]
+            if self.task == "binary":
+                sums, hist = binary_sums(y, s)
+                self.true_sums[k, i] = sums
+                self.true_hist[k, i] = hist
+                self.score_hist[k, i] = hist.sum(0).reshape(self.n_bins, -1).sum(1)
+            else:
+                self.true_sums[k, i] = regression_sums(y, s)
+            mine = self._arm == i
+            if mine.any():
+                self._harm[i] += float(
+                    (
+                        _errors(self.task, y[mine], s[mine])
+                        - _errors(self.task, y[mine], champion[mine])
+                    ).sum()
+                )
+                self.n_served_b[i] += int(mine.sum())
+                self.n_flight_b[i] += int((mine & due).sum())
+            if proxy is not None:
+                for arm, rows in ((0, self._arm < 0), (1, mine)):
+                    seen = proxy[rows]
+                    seen = seen[~np.isnan(seen)]
+                    self.n_proxy[i, arm] += seen.shape[0]
+                    self.sum_proxy[i, arm] += float(seen.sum())
+        self.harm[k] = self._harm
+
+    def carried(self) -> dict:
+        """What the engine's label queue carries for the challengers: their scores and the arm."""
+        out = {"ch:arm": self._arm}
+        for i in range(len(self.practices)):
+            out[f"ch:s{i}"] = self._scores[i]
+        return out
+
+    def deliver(self, k: int, t: float, arrived, deployment) -> None:
+        """Labels arriving now: observed metrics, tests and guard rails; act on their verdicts.
+
+        `arrived` is the engine's delivery (with the champion's ``score`` and what
+        `carried` added), or None.
+        """
+        if arrived is not None:
+            arrived = {
+                "y": arrived["y"],
+                "champion": arrived["score"],
+                "arm": arrived["ch:arm"],
+                **{f"s{i}": arrived[f"ch:s{i}"] for i in range(len(self.practices))},
+            }
+        for i, p in enumerate(self.practices):
+            if arrived is not None and self.models[i] is not None:
+                s = arrived[f"s{i}"]
+                known = ~np.isnan(s)
+                y = arrived["y"][known]
+                if self.task == "binary":
+                    self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, s[known])
+                else:
+                    self.obs_sums[k, i] = regression_sums(y, s[known])
+                for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
+                    scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
+                    good = 1.0 - _errors(self.task, arrived["y"][rows], scores[rows])
+                    self.n_lab[i, arm] += good.shape[0]
+                    self.good_lab[i, arm] += float(good.sum())
+                    if arm == 1:
+                        self.n_flight_b[i] -= good.shape[0]
+            if self.status[i] != "running" or isinstance(p, Shadow):
+                continue
+            self._judge(k, t, i, p, deployment)
+
+    def _judge(self, k, t, i, p, deployment) -> None:
+        n_a, n_b = self.n_lab[i]
+        # the guard rail: an upper bound on the excess errors done so far
+        if p.budget is not None:
+            if n_a and n_b:  # Hoeffding bounds on each arm's error rate, valid for any n
+                ea, eb = 1 - self.good_lab[i, 0] / n_a, 1 - self.good_lab[i, 1] / n_b
+                slack = math.log(2.0 / p.guard_alpha) / 2.0
+                rate = eb - ea + math.sqrt(slack / n_a) + math.sqrt(slack / n_b)
+                rate = min(1.0, max(0.0, rate))
+            else:
+                rate = 1.0
+            resolved = self.n_served_b[i] - self.n_flight_b[i]
+            bound = resolved * rate + self.n_flight_b[i]
+            self.harm_bound[k, i] = bound
+            # stop before the next tick could take the harm past the budget: at worst each
+            # of its rows for the challenger is one more error
+            upcoming = self._n_tick * p.share_at(t + self.tick_hours)
+            if bound + upcoming >= p.budget:
+                kind = EventKind.ROLLBACK if isinstance(p, Canary) else EventKind.STOP
+                self._end(i, t, kind, {"reason": "guard rail", "harm_bound": bound})
+                return
+        if isinstance(p, ABTest):
+            if p.signal == "labels":
+                (na, nb), (ga, gb) = self.n_lab[i], self.good_lab[i]
+            else:
+                (na, nb), (ga, gb) = self.n_proxy[i], self.sum_proxy[i]
+            if min(na, nb) < p.min_samples:
+                return
+            stat = msprt(ga / na, na, gb / nb, nb, tau=p.tau)
+            self.statistic[k, i] = stat
+            if stat >= math.log(1.0 / p.alpha):
+                better = gb / nb > ga / na
+                if better and p.promote:
+                    self._promote(i, t, deployment, {"reason": "test", "signal": p.signal})
+                else:
+                    who = "challenger" if better else "champion"
+                    self._end(i, t, EventKind.STOP, {"reason": f"test: {who} better"})
+        elif isinstance(p, Canary) and t + self.tick_hours > p.end_hours:
+            self._promote(i, t, deployment, {"reason": "canary passed"})
+
+    def _end(self, i, t, kind, detail) -> None:
+        self.status[i] = {EventKind.ROLLBACK: "rolled back"}.get(kind, "stopped")
+        self.events.append(Event(kind, t, t, source=f"challenger/{self.labels[i]}", detail=detail))
+
+    def _promote(self, i, t, deployment, detail) -> None:
+        self.status[i] = "promoted"
+        self.events.append(
+            Event(EventKind.PROMOTE, t, t, source=f"challenger/{self.labels[i]}", detail=detail)
+        )
+        deployment.promote(self.models[i], self.practices[i].model, now=t)
+
+    # -- the Run ----------------------------------------------------------------------
+
+    def variables(self, windowed) -> dict:
+        """The Run's challenger variables (`windowed(sums, hist)` makes windowed metrics)."""
+        c = len(self.practices)
+        true_m = np.stack(
+            [
+                windowed(
+                    self.true_sums[:, i], None if self.true_hist is None else self.true_hist[:, i]
+                )
+                for i in range(c)
+            ],
+            axis=1,
+        )
+        obs_m = np.stack(
+            [
+                windowed(
+                    self.obs_sums[:, i], None if self.obs_hist is None else self.obs_hist[:, i]
+                )
+                for i in range(c)
+            ],
+            axis=1,
+        )
+        return {
+            "challenger_share": self.share,
+            "challenger_true_metric": true_m,
+            "challenger_observed_metric": obs_m,
+            "challenger_score_hist": self.score_hist,
+            "challenger_statistic": self.statistic,
+            "challenger_harm": self.harm,
+            "challenger_harm_bound": self.harm_bound,
+        }
+
+
+def _errors(task: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per-row error: a wrong class at the cut-off (binary), the absolute error (regression)."""
+    y = np.asarray(y, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
+    if task == "binary":
+        return ((s >= CUTOFF) != (y == 1.0)).astype(np.float64)
+    return np.abs(y - s)
