@@ -6,6 +6,7 @@ Every function is pure, takes a Run (`xarray.Dataset`) and returns a `~xarray.Da
 
 from __future__ import annotations
 
+from simlab.metrics.costs import CostModel, excess_errors, oracle_cost, regret, run_cost
 from simlab.metrics.degradation import degradation, label_gap, optimism
 from simlab.metrics.detection import (
     CHANGE_KINDS,
@@ -28,6 +29,7 @@ from simlab.metrics.scoring import BASELINES, alarm_onsets, change_episodes, sco
 __all__ = [
     "BASELINES",
     "CHANGE_KINDS",
+    "CostModel",
     "alarm_onsets",
     "alarm_starts",
     "blamed_right",
@@ -35,6 +37,7 @@ __all__ = [
     "degradation",
     "detection_delay",
     "evaluate",
+    "excess_errors",
     "false_alarm_rate",
     "false_alarms",
     "first_alarm",
@@ -46,5 +49,8 @@ __all__ = [
     "missed",
     "onset",
     "optimism",
+    "oracle_cost",
+    "regret",
+    "run_cost",
     "score",
 ]

@@ -464,6 +464,8 @@ class Challengers:
                     self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, s[known])
                 else:
                     self.obs_sums[k, i] = regression_sums(y, s[known])
+                if isinstance(p, Shadow):
+                    continue  # a shadow decides nothing: no arms to compare
                 for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
                     scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
                     good = 1.0 - _errors(self.task, arrived["y"][rows], scores[rows])
