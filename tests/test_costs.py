@@ -9,7 +9,7 @@ import simlab
 from simlab.detectors import KS, WindowedMetric
 from simlab.errors import ConfigError
 from simlab.metrics import CostModel, excess_errors, oracle_cost, regret, run_cost
-from simlab.sim import FixedDelay, OnAlarm, Periodic, Scenario
+from simlab.sim import FixedDelay, OnAlarm, Periodic, Scenario, Shadow
 from simlab.world import ConceptShift, CovariateShift, Sudden, logistic
 
 SHIFTS = {
@@ -32,6 +32,9 @@ def _runs(shift):
         "daily": s.replace(policy=Periodic(period_hours=24)),
         "on_labels": s.replace(policy=OnAlarm(detector="windowed_metric")),
         "on_ks": s.replace(policy=OnAlarm(detector="ks")),
+        "shadow_then_promote": s.replace(
+            challengers=(Shadow(promote=True, every_hours=168, start_hours=168),)
+        ),
     }
     return {k: simlab.simulate(v, seed=0) for k, v in policies.items()}
 
@@ -59,6 +62,13 @@ def test_run_cost_counts(runs):
         0.5 * float(c.labels) + 100.0 * int(c.training_jobs) + 2.0 * float(c.excess_errors)
     )
     assert float(run_cost(runs["never"], costs).training_jobs) == 0
+
+
+def test_challengers_training_counts_as_jobs(runs):
+    run = runs["shadow_then_promote"]
+    events = run.simlab.events()
+    trains = [e for e in events if e.source == "challenger/shadow" and e.kind.value == "train"]
+    assert int(run_cost(run, CostModel()).training_jobs) == len(trains)  # promotions: no more
 
 
 def test_excess_errors_only_after_harm():

@@ -28,10 +28,10 @@ from simlab.world import logistic, sea
 WORLD = logistic(n_features=3, quadratic=(-1.0, 0, 0))  # a curve a linear model misses
 
 
-def _scenario(*challengers, **kw):
+def _scenario(*challengers, world=WORLD, **kw):
     settings = {"horizon_hours": 150, **kw}
     return Scenario(
-        world=WORLD,
+        world=world,
         delay=FixedDelay(hours=1),
         traffic=Constant(rate_per_hour=300),
         challengers=challengers,
@@ -142,6 +142,25 @@ def test_challenger_starting_later_trains_on_recent_labels():
     early = run.challenger_true_metric.sel(metric="accuracy", challenger="shadow")
     assert np.isnan(early.isel(time=10))
     assert not np.isnan(early.isel(time=80))
+
+
+def test_shadow_then_promote_replaces_a_drifted_champion():
+    # the concept rotates at hour 150; weekly candidates trained on recent labels are shadowed
+    # and the first that the test finds better is promoted
+    from simlab.world import ConceptShift, Sudden
+
+    world = logistic(n_features=3, shifts=(ConceptShift(rotate=90, schedule=Sudden(start=150.0)),))
+    shadow = Shadow(promote=True, every_hours=96, start_hours=96, window_hours=96)
+    run = simlab.simulate(_scenario(shadow, world=world, horizon_hours=500), seed=0)
+    promoted = _events(run, "promote")
+    assert promoted
+    assert promoted[0].start > 150  # not before the champion fell behind
+    late = run.true_metric.sel(metric="accuracy").isel(time=slice(-48, None)).mean()
+    stale = simlab.simulate(_scenario(world=world, horizon_hours=500), seed=0)
+    assert float(late) > float(stale.true_metric.sel(metric="accuracy")[-48:].mean()) + 0.1
+    # without promote=True the shadow only watches
+    watch = Shadow(every_hours=96, start_hours=96, window_hours=96)
+    assert not _events(simlab.simulate(_scenario(watch, world=world, horizon_hours=500)), "promote")
 
 
 def test_msprt_is_zero_evidence_at_no_difference_and_grows_with_it():

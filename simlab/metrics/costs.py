@@ -1,8 +1,8 @@
 """What monitoring and retraining cost, and each policy's regret against the oracle schedule.
 
 A Run is priced by a `CostModel`: labels bought (every label that arrived), training jobs
-(every model trained after the first, a promoted challenger's included) and harm (each row
-served while the model was degraded, at its excess error: how much worse than offline
+(every model trained after the first: the champion's retrains and every challenger's) and
+harm (each row served while the model was degraded, at its excess error: how much worse than offline
 evaluation promised the true metric was, counted only while that exceeds the scenario's
 tolerance, so that chance wobbles cost nothing). `regret` compares policies on the same
 scenario and seed against the *oracle schedule*: retrain exactly when harm starts, with a
@@ -82,10 +82,15 @@ def excess_errors(run: xr.Dataset) -> xr.DataArray:
 
 
 def _jobs(run: xr.Dataset) -> int:
+    """Training jobs after the first model: the champion's retrains and every challenger's."""
     kinds = run["event_kind"].values.astype(str)
     detail = run["event_detail"].values.astype(str)
+    source = run["event_source"].values.astype(str)
     first = np.char.find(detail, '"version": 0') >= 0
-    return int(((kinds == "deploy") & ~first).sum())
+    promoted = np.char.find(detail, '"promoted": true') >= 0  # trained as a challenger
+    retrains = (kinds == "deploy") & ~first & ~promoted
+    challengers = (kinds == "train") & (np.char.find(source, "challenger/") == 0)
+    return int(retrains.sum() + challengers.sum())
 
 
 def run_cost(run: xr.Dataset, costs: CostModel) -> xr.Dataset:

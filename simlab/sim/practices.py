@@ -105,10 +105,22 @@ class Practice(Component):
 class Shadow(Practice):
     """A shadow deployment: the challenger scores every row, and nothing it says is acted on.
 
+    With ``promote=True`` it is the *shadow-then-promote* practice: the shadow and the
+    champion are compared on the labels that arrive (both scored every row, so both are
+    judged on the same rows) by the always-valid test of `ABTest` (`msprt`), and the shadow
+    is promoted when it is better. With `every_hours`, a fresh candidate is trained every
+    period on the labelled rows of the last `window_hours`, and shadowed in turn.
+
     Parameters
     ----------
     model, start_hours, window_hours, label
         As for `Practice`.
+    promote
+        Promote the shadow when the test finds it better than the champion.
+    every_hours
+        Train a new candidate every this many hours (None: one candidate).
+    alpha, tau, min_samples
+        The test (as for `ABTest`).
 
     Examples
     --------
@@ -126,15 +138,31 @@ class Shadow(Practice):
         self,
         *,
         model: ModelAdapter | None = None,
+        promote: bool = False,
+        every_hours: float | None = None,
+        alpha: float = 0.05,
+        tau: float = 0.05,
+        min_samples: int = 200,
         start_hours: float = 0.0,
         window_hours: float = 168.0,
         label: str = "shadow",
     ):
         self.model = ModelAdapter() if model is None else model
+        self.promote = promote
+        self.every_hours = every_hours
+        self.alpha = alpha
+        self.tau = tau
+        self.min_samples = min_samples
         self.start_hours = start_hours
         self.window_hours = window_hours
         self.label = label
         self._check_common("Shadow")
+        check_bool("Shadow", "promote", promote)
+        if every_hours is not None:
+            check_real("Shadow", "every_hours", every_hours, low=0.0, open_low=True)
+        check_real("Shadow", "alpha", alpha, low=0.0, high=1.0, open_low=True)
+        check_real("Shadow", "tau", tau, low=0.0, open_low=True)
+        check_int("Shadow", "min_samples", min_samples, 1)
 
 
 class _Guarded(Practice):
@@ -329,6 +357,8 @@ class Challengers:
         c, t = len(self.practices), n_ticks
         self.models = [None] * c
         self.status = ["waiting"] * c  # waiting, running, promoted, stopped, rolled back
+        self.next_start = np.full(c, np.inf)  # a shadow's next candidate (every_hours)
+        self.started_at = np.zeros(c)  # when the current candidate started
         self.share = np.zeros((t, c))
         self.true_sums = np.zeros((t, c, 3))
         self.true_hist = np.zeros((t, c, 2, N_AUC_BINS), np.int64) if task == "binary" else None
@@ -356,9 +386,16 @@ class Challengers:
     def start(self, k: int, t: float, history, initial, rngs) -> None:
         """Train the challengers whose start has come (on `initial` at hour 0, else `history`)."""
         for i, p in enumerate(self.practices):
-            if self.status[i] != "waiting" or t < p.start_hours:
+            renew = (
+                isinstance(p, Shadow)
+                and p.every_hours is not None
+                and self.status[i] in ("running", "promoted")
+                and t >= self.next_start[i]
+            )
+            if not renew and (self.status[i] != "waiting" or t < p.start_hours):
                 continue
-            batch = initial if p.start_hours == 0.0 else history(t, p.window_hours)
+            first = p.start_hours == 0.0 and self.status[i] == "waiting"
+            batch = initial if first else history(t, p.window_hours)
             if batch is None or batch.n == 0:
                 continue  # no labelled rows yet: try again next tick
             self.models[i] = p.model.train(
@@ -369,10 +406,14 @@ class Challengers:
                 task=self.task,
             )
             self.status[i] = "running"
+            self.n_lab[i] = self.good_lab[i] = 0.0  # a new candidate: a new comparison
+            self.started_at[i] = t
+            if isinstance(p, Shadow) and p.every_hours is not None:
+                self.next_start[i] = t + p.every_hours
             self.events.append(
                 Event(
                     EventKind.TRAIN,
-                    t - (p.window_hours if p.start_hours else 0.0),
+                    t - (0.0 if first else p.window_hours),
                     t,
                     source=f"challenger/{p.label}",
                     detail={"n_rows": batch.n},
@@ -450,6 +491,7 @@ class Challengers:
         """
         if arrived is not None:
             arrived = {
+                "t": arrived["t"],
                 "y": arrived["y"],
                 "champion": arrived["score"],
                 "arm": arrived["ch:arm"],
@@ -465,17 +507,38 @@ class Challengers:
                 else:
                     self.obs_sums[k, i] = regression_sums(y, s[known])
                 if isinstance(p, Shadow):
-                    continue  # a shadow decides nothing: no arms to compare
-                for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
-                    scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
-                    good = 1.0 - _errors(self.task, arrived["y"][rows], scores[rows])
-                    self.n_lab[i, arm] += good.shape[0]
-                    self.good_lab[i, arm] += float(good.sum())
-                    if arm == 1:
-                        self.n_flight_b[i] -= good.shape[0]
-            if self.status[i] != "running" or isinstance(p, Shadow):
+                    if p.promote and self.status[i] == "running":
+                        # both scored every row: judge both on the arrived labels of rows
+                        # this candidate scored
+                        mine = known & (arrived["t"] >= self.started_at[i])
+                        for arm, sc in ((0, arrived["champion"]), (1, s)):
+                            good = 1.0 - _errors(self.task, arrived["y"][mine], sc[mine])
+                            self.n_lab[i, arm] += good.shape[0]
+                            self.good_lab[i, arm] += float(good.sum())
+                else:
+                    for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
+                        scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
+                        good = 1.0 - _errors(self.task, arrived["y"][rows], scores[rows])
+                        self.n_lab[i, arm] += good.shape[0]
+                        self.good_lab[i, arm] += float(good.sum())
+                        if arm == 1:
+                            self.n_flight_b[i] -= good.shape[0]
+            if self.status[i] != "running":
+                continue
+            if isinstance(p, Shadow):
+                if p.promote:
+                    self._judge_shadow(k, t, i, p, deployment)
                 continue
             self._judge(k, t, i, p, deployment)
+
+    def _judge_shadow(self, k, t, i, p, deployment) -> None:
+        (na, nb), (ga, gb) = self.n_lab[i], self.good_lab[i]
+        if min(na, nb) < p.min_samples:
+            return
+        stat = msprt(ga / na, na, gb / nb, nb, tau=p.tau)
+        self.statistic[k, i] = stat
+        if stat >= math.log(1.0 / p.alpha) and gb / nb > ga / na:
+            self._promote(i, t, deployment, {"reason": "shadow better", "signal": "labels"})
 
     def _judge(self, k, t, i, p, deployment) -> None:
         n_a, n_b = self.n_lab[i]
