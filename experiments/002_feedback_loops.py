@@ -43,11 +43,9 @@ RESULTS = Path(__file__).parent / "results" / "002_feedback_loops"
 
 def _markdown(df) -> str:
     """A pandas frame as a Markdown table (its index as the first columns)."""
-    flat = df.reset_index()
-    head = "| " + " | ".join(map(str, flat.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in flat.columns) + "|"
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in flat.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
+    from simlab.bench import markdown_table
+
+    return markdown_table(df)
 
 
 def _table(df, out: Path, name: str, title: str) -> None:

@@ -185,3 +185,10 @@ def test_scenario_round_trip_and_bad_input():
         _scenario(Shadow(), Shadow())
     with pytest.raises(ConfigError, match="challengers"):
         _scenario("shadow")
+
+
+def test_candidates_that_could_never_see_a_label_are_refused():
+    with pytest.raises(ConfigError, match="window_hours"):
+        _scenario(Shadow(start_hours=48.0, window_hours=1.0))  # labels arrive after 1 h
+    with pytest.raises(ConfigError, match="every_hours"):
+        _scenario(Shadow(promote=True, every_hours=1.0, start_hours=48.0))

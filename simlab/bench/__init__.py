@@ -5,7 +5,7 @@ from __future__ import annotations
 from simlab.bench.adapters import FunctionDetector, RiverDetector
 from simlab.bench.cells import BASELINES, calibration_cell, evaluation_cell, oracle_for
 from simlab.bench.grid import Grid, load_grid
-from simlab.bench.report import leaderboard, leaderboard_markdown, summarise
+from simlab.bench.report import leaderboard, leaderboard_markdown, markdown_table, summarise
 from simlab.bench.runner import EXECUTORS, Progress, run_grid
 from simlab.bench.store import Store, assemble
 
@@ -23,6 +23,7 @@ __all__ = [
     "leaderboard",
     "leaderboard_markdown",
     "load_grid",
+    "markdown_table",
     "oracle_for",
     "run_grid",
     "summarise",

@@ -21,7 +21,7 @@ import xarray as xr
 
 from simlab.errors import ConfigError
 
-__all__ = ["leaderboard", "leaderboard_markdown", "summarise"]
+__all__ = ["leaderboard", "leaderboard_markdown", "markdown_table", "summarise"]
 
 #: Baselines at the grid's target false-alarm rate (ranked beside the detectors).
 _MATCHED_BASELINES = ("periodic", "random")
@@ -249,6 +249,24 @@ def _hours(v: float) -> str:
     if v == math.inf:
         return "missed"
     return f"{v:.0f}"
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """Any table as Markdown, its index as the first columns (no extra dependency).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(markdown_table(pd.DataFrame({"lead": [80.0]}, index=pd.Index(["ks"], name="d"))))
+    | d | lead |
+    |---|---|
+    | ks | 80.0 |
+    """
+    flat = df.reset_index()
+    head = "| " + " | ".join(map(str, flat.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in flat.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in flat.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
 
 
 def leaderboard_markdown(board: pd.DataFrame) -> str:

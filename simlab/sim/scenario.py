@@ -222,6 +222,25 @@ class Scenario:
                 )
             ch.model.check_task(self.world.schema.task.value)
             labels.append(ch.label)
+            fixed = getattr(self.delay, "hours", None) if self.delay.name == "fixed" else None
+            retrains = ch.start_hours > 0 or getattr(ch, "every_hours", None) is not None
+            if fixed is not None and retrains and ch.window_hours <= fixed:
+                raise ConfigError(
+                    f"challengers[{i}].window_hours",
+                    ch.window_hours,
+                    f"more than the label delay ({fixed} h): a candidate trains on rows served "
+                    "in its window whose labels have arrived, and none ever would",
+                    owner="Scenario",
+                )
+            every = getattr(ch, "every_hours", None)
+            if fixed is not None and every is not None and every <= fixed:
+                raise ConfigError(
+                    f"challengers[{i}].every_hours",
+                    every,
+                    f"more than the label delay ({fixed} h): each candidate is judged on the "
+                    "labels of rows it scored, and none would arrive before the next one",
+                    owner="Scenario",
+                )
         if len(set(labels)) != len(labels):
             raise ConfigError("challengers", labels, "distinct labels", owner="Scenario")
         for i, slot in enumerate(self.serving):
