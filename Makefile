@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
+
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/run_all.py --out out/notebooks
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q
