@@ -192,3 +192,22 @@ def test_candidates_that_could_never_see_a_label_are_refused():
         _scenario(Shadow(start_hours=48.0, window_hours=1.0))  # labels arrive after 1 h
     with pytest.raises(ConfigError, match="every_hours"):
         _scenario(Shadow(promote=True, every_hours=1.0, start_hours=48.0))
+
+
+def test_comparisons_need_a_binary_task():
+    from simlab.feedback import PerformativeGaussian
+    from simlab.world import Proxy
+
+    regression = PerformativeGaussian()
+    with pytest.raises(ConfigError, match="binary"):
+        _scenario(ABTest(model=ModelAdapter(estimator="linear_regression")), world=regression)
+    ok = _scenario(
+        Shadow(model=ModelAdapter(estimator="linear_regression")),
+        world=regression,
+        model=ModelAdapter(estimator="linear_regression"),
+        horizon_hours=24,
+    )
+    run = simlab.simulate(ok, seed=0)
+    assert "challenger_true_metric" in run.data_vars
+    with pytest.raises(ConfigError, match="binary"):
+        Proxy(world=regression)

@@ -212,7 +212,7 @@ class Scenario:
         for i, m in enumerate(self.monitors):
             if not (hasattr(m, "fit") and hasattr(m, "update") and hasattr(m, "tags")):
                 raise ConfigError(f"monitors[{i}]", m, "a detector", owner="Scenario")
-        from simlab.sim.practices import Practice
+        from simlab.sim.practices import Practice, Shadow
 
         labels = []
         for i, ch in enumerate(self.challengers):
@@ -221,6 +221,15 @@ class Scenario:
                     f"challengers[{i}]", ch, "a Shadow, ABTest or Canary", owner="Scenario"
                 )
             ch.model.check_task(self.world.schema.task.value)
+            compares = not isinstance(ch, Shadow) or ch.promote
+            if compares and self.world.schema.task.value != "binary":
+                raise ConfigError(
+                    f"challengers[{i}]",
+                    ch,
+                    "a Shadow without promote on a regression world (A/B tests, canaries and "
+                    "promotion compare error rates of a binary task)",
+                    owner="Scenario",
+                )
             labels.append(ch.label)
             fixed = getattr(self.delay, "hours", None) if self.delay.name == "fixed" else None
             retrains = ch.start_hours > 0 or getattr(ch, "every_hours", None) is not None

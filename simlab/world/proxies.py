@@ -125,6 +125,10 @@ class Proxy(WorldWrapper):
             raise ConfigError("observed", observed, f"one of {list(_OBSERVED)}", owner="Proxy")
         if drift is not None and not isinstance(drift, TieShift):
             raise ConfigError("drift", drift, "None or a TieShift", owner="Proxy")
+        if self.world.schema.task.value != "binary":
+            raise ConfigError(
+                "world", world, "a binary world (the proxy is tied to a 0/1 label)", owner="Proxy"
+            )
 
     def tie(self, t: float) -> tuple[float, float]:
         """``(P(proxy | y = 1), P(proxy | y = 0))`` at hour `t`.
