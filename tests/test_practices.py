@@ -211,3 +211,25 @@ def test_comparisons_need_a_binary_task():
     assert "challenger_true_metric" in run.data_vars
     with pytest.raises(ConfigError, match="binary"):
         Proxy(world=regression)
+
+
+def test_ab_on_proxies_decides_before_the_labels_arrive():
+    # labels two weeks late, a proxy at once: the test on both signals decides within days
+    from simlab.world import Proxy
+
+    world = Proxy(world=WORLD, given_positive=0.7, given_negative=0.1)
+    ab = ABTest(model=ModelAdapter(estimator="gradient_boosting"), share=0.3, signal="both")
+    run = simlab.simulate(
+        _scenario(ab, world=world, horizon_hours=200).replace(delay=FixedDelay(hours=336)),
+        seed=0,
+    )
+    promoted = _events(run, "promote")
+    assert promoted
+    assert promoted[0].start < 336  # before any label arrived
+    assert promoted[0].detail["signal"] == "proxy"
+    labels_only = ABTest(model=ModelAdapter(estimator="gradient_boosting"), share=0.3)
+    late = simlab.simulate(
+        _scenario(labels_only, world=world, horizon_hours=200).replace(delay=FixedDelay(hours=336)),
+        seed=0,
+    )
+    assert not _events(late, "promote")  # no label arrives within 200 hours

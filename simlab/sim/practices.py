@@ -36,7 +36,7 @@ __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
 
 PRACTICES: Registry = Registry("practice")
 
-_SIGNALS = ("labels", "proxy")
+_SIGNALS = ("labels", "proxy", "both")
 
 
 def msprt(mean_a, n_a, mean_b, n_b, *, tau: float) -> float:
@@ -181,10 +181,11 @@ class ABTest(_Guarded):
 
     Each row goes to the challenger's arm with probability `share` (from the practice's own
     random stream). The arms are compared by an always-valid sequential test (`msprt`) on
-    arrived labels (``signal="labels"``: each arm's accuracy on the rows it decided) or on
+    arrived labels (``signal="labels"``: each arm's accuracy on the rows it decided), on
     the proxy outcome (``signal="proxy"``, for worlds that emit one: the proxy rate of each
-    arm's rows, higher is better). When the test rejects "no difference" at level `alpha`
-    the challenger is promoted (if it is better and `promote`) or the test stops.
+    arm's rows, higher is better), or on both (``"both"``: each at level ``alpha / 2``, the
+    first to decide decides). When the test rejects "no difference" at level `alpha` the
+    challenger is promoted (if it is better and `promote`) or the test stops.
 
     The guard rail stops the test when an upper bound on the challenger's harm reaches
     `budget` excess errors: rows of its arm whose labels arrived, or will never arrive,
@@ -203,7 +204,7 @@ class ABTest(_Guarded):
     share
         The challenger's share of traffic, in (0, 1).
     signal
-        ``"labels"`` or ``"proxy"``.
+        ``"labels"``, ``"proxy"`` or ``"both"``.
     alpha
         The test's level (its false-positive rate, at most).
     tau
@@ -562,21 +563,30 @@ class Challengers:
                 self._end(i, t, kind, {"reason": "guard rail", "harm_bound": bound})
                 return
         if isinstance(p, ABTest):
-            if p.signal == "labels":
-                (na, nb), (ga, gb) = self.n_lab[i], self.good_lab[i]
-            else:
-                (na, nb), (ga, gb) = self.n_proxy[i], self.sum_proxy[i]
-            if min(na, nb) < p.min_samples:
-                return
-            stat = msprt(ga / na, na, gb / nb, nb, tau=p.tau)
-            self.statistic[k, i] = stat
-            if stat >= math.log(1.0 / p.alpha):
-                better = gb / nb > ga / na
-                if better and p.promote:
-                    self._promote(i, t, deployment, {"reason": "test", "signal": p.signal})
+            signals = ("labels", "proxy") if p.signal == "both" else (p.signal,)
+            level = math.log(len(signals) / p.alpha)  # Bonferroni over the signals watched
+            best = -math.inf
+            for signal in signals:
+                if signal == "labels":
+                    (na, nb), (ga, gb) = self.n_lab[i], self.good_lab[i]
                 else:
-                    who = "challenger" if better else "champion"
-                    self._end(i, t, EventKind.STOP, {"reason": f"test: {who} better"})
+                    (na, nb), (ga, gb) = self.n_proxy[i], self.sum_proxy[i]
+                if min(na, nb) < p.min_samples:
+                    continue
+                stat = msprt(ga / na, na, gb / nb, nb, tau=p.tau)
+                best = max(best, stat)
+                if stat >= level:
+                    self.statistic[k, i] = stat
+                    better = gb / nb > ga / na
+                    if better and p.promote:
+                        self._promote(i, t, deployment, {"reason": "test", "signal": signal})
+                    else:
+                        who = "challenger" if better else "champion"
+                        detail = {"reason": f"test: {who} better", "signal": signal}
+                        self._end(i, t, EventKind.STOP, detail)
+                    return
+            if math.isfinite(best):
+                self.statistic[k, i] = best
         elif isinstance(p, Canary) and t + self.tick_hours > p.end_hours:
             self._promote(i, t, deployment, {"reason": "canary passed"})
 
