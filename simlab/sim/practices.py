@@ -348,6 +348,8 @@ class Challengers:
     def __init__(self, practices, *, task: str, n_ticks: int, tick_hours: float, n_bins: int):
         self.practices = list(practices)
         self.labels = [p.label for p in self.practices]
+        #: whether any practice decides traffic (an A/B test, a canary): only then are arms kept
+        self.splits = any(not isinstance(p, Shadow) for p in self.practices)
         if len(set(self.labels)) != len(self.labels):
             raise ConfigError(
                 "challengers", self.labels, "challengers with distinct labels", owner="Scenario"
@@ -459,6 +461,8 @@ class Challengers:
                 self.score_hist[k, i] = hist.sum(0).reshape(self.n_bins, -1).sum(1)
             else:
                 self.true_sums[k, i] = regression_sums(y, s)
+            if not self.splits:
+                continue  # shadows only: no arms, no harm, no per-arm proxies
             mine = self._arm == i
             if mine.any():
                 self._harm[i] += float(
@@ -479,7 +483,7 @@ class Challengers:
 
     def carried(self) -> dict:
         """What the engine's label queue carries for the challengers: their scores and the arm."""
-        out = {"ch:arm": self._arm}
+        out = {"ch:arm": self._arm} if self.splits else {}
         for i in range(len(self.practices)):
             out[f"ch:s{i}"] = self._scores[i]
         return out
@@ -495,18 +499,20 @@ class Challengers:
                 "t": arrived["t"],
                 "y": arrived["y"],
                 "champion": arrived["score"],
-                "arm": arrived["ch:arm"],
+                "arm": arrived["ch:arm"] if self.splits else None,
                 **{f"s{i}": arrived[f"ch:s{i}"] for i in range(len(self.practices))},
             }
         for i, p in enumerate(self.practices):
             if arrived is not None and self.models[i] is not None:
                 s = arrived[f"s{i}"]
                 known = ~np.isnan(s)
-                y = arrived["y"][known]
+                every = bool(known.all())  # the usual case: it scored all these rows
+                y = arrived["y"] if every else arrived["y"][known]
+                scored = s if every else s[known]
                 if self.task == "binary":
-                    self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, s[known])
+                    self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, scored)
                 else:
-                    self.obs_sums[k, i] = regression_sums(y, s[known])
+                    self.obs_sums[k, i] = regression_sums(y, scored)
                 if isinstance(p, Shadow):
                     if p.promote and self.status[i] == "running":
                         # both scored every row: judge both on the arrived labels of rows
