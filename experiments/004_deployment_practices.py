@@ -198,28 +198,11 @@ def one_case(name, scenario, seed: int, n_alarms: int) -> list[dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every case and write the table and the figure."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="a light size (the tests)")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", default=str(RESULTS))
-    args = parser.parse_args(argv)
+def write_outputs(df, out: Path, seeds: int):
+    """The table (CSV, Markdown) and the figure from the per-seed rows."""
     import matplotlib.pyplot as plt
     import pandas as pd
-    from joblib import Parallel, delayed
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    todo = [(n, s, seed) for n, s in cases(args.smoke).items() for seed in range(args.seeds)]
-    n_alarms = 3 if args.smoke else 8
-    parts = Parallel(n_jobs=args.workers)(
-        delayed(one_case)(n, s, seed, n_alarms) for n, s, seed in todo
-    )
-    df = pd.DataFrame([row for part in parts for row in part])
-    df.to_csv(out / "practices_by_seed.csv", index=False)
     med = df.groupby(["case", "practice"], sort=False)[
         ["delay_hours", "lead_hours", "false_alarms_per_10k_rows", "regret"]
     ].median()
@@ -238,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     flat.to_csv(out / "practices.csv")
     (out / "practices.md").write_text(
         "# Which practice warned first, at what false-alarm rate and what cost\n\n"
-        f"Median over {args.seeds} seed(s). delay: onset to the first warning (hours; empty: "
+        f"Median over {seeds} seed(s). delay: onset to the first warning (hours; empty: "
         "none after onset, or no onset); lead: label alarm minus warning (hours); FA/10k: "
         "warnings on the no-change twin per 10,000 rows (monitors calibrated to one a "
         "week); regret: cost of acting on the practice's warnings (retraining; the shadow "
@@ -248,18 +231,57 @@ def main(argv: list[str] | None = None) -> int:
     )
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(flat) + 1.5))
     lead = table["lead_hours"][list(PRACTICES)]
+    delay = table["delay_hours"][list(PRACTICES)]
     im = ax.imshow(lead.values, cmap="RdYlGn", aspect="auto", vmin=-336, vmax=336)
     ax.set_xticks(range(len(PRACTICES)), PRACTICES)
     ax.set_yticks(range(len(lead)), lead.index)
     for i in range(lead.shape[0]):
         for j in range(lead.shape[1]):
-            v = lead.values[i, j]
-            ax.text(j, i, "missed" if np.isnan(v) else f"{v:.0f}", ha="center", va="center")
+            v, d = lead.values[i, j], delay.values[i, j]
+            if not np.isnan(v):
+                text = f"{v:.0f}"
+            elif not np.isnan(d):  # it warned, and the labels never showed harm
+                text = f"warned +{d:.0f} h\nno harm seen"
+            else:
+                text = "no warning"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8)
     fig.colorbar(im, ax=ax, label="lead over the labels (hours)")
     ax.set_title("Lead of each practice's first warning over the labels")
     fig.tight_layout()
     fig.savefig(out / "practices.png", dpi=120)
     plt.close(fig)
+    return flat
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every case and write the table and the figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a light size (the tests)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--redraw", action="store_true", help="rewrite table and figure from --out's stored rows"
+    )
+    args = parser.parse_args(argv)
+    import pandas as pd
+    from joblib import Parallel, delayed
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if args.redraw:
+        df = pd.read_csv(out / "practices_by_seed.csv")
+        print(write_outputs(df, out, int(df["seed"].nunique())).to_string())
+        return 0
+    todo = [(n, s, seed) for n, s in cases(args.smoke).items() for seed in range(args.seeds)]
+    n_alarms = 3 if args.smoke else 8
+    parts = Parallel(n_jobs=args.workers)(
+        delayed(one_case)(n, s, seed, n_alarms) for n, s, seed in todo
+    )
+    df = pd.DataFrame([row for part in parts for row in part])
+    df.to_csv(out / "practices_by_seed.csv", index=False)
+    flat = write_outputs(df, out, args.seeds)
     print(flat.to_string())
     print(f"wrote {out} in {time.perf_counter() - t0:.0f} s")
     return 0
