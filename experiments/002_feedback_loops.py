@@ -38,19 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+from simlab.bench import markdown_table
+
 RESULTS = Path(__file__).parent / "results" / "002_feedback_loops"
-
-
-def _markdown(df) -> str:
-    """A pandas frame as a Markdown table (its index as the first columns)."""
-    from simlab.bench import markdown_table
-
-    return markdown_table(df)
 
 
 def _table(df, out: Path, name: str, title: str) -> None:
     df.to_csv(out / f"{name}.csv")
-    (out / f"{name}.md").write_text(f"# {title}\n\n{_markdown(df)}\n")
+    (out / f"{name}.md").write_text(f"# {title}\n\n{markdown_table(df)}\n")
 
 
 def _mean_ci(x, dim="trial"):
@@ -181,7 +176,7 @@ def loop_monitors(out: Path, trials: int, size: dict):
         "homogenisation against ideal exceeds 0.10; utility_fell: first step at which the "
         "5-step mean utility relative to ideal is 5 points below its level in those steps. "
         "Retrained every step.\n\n"
-        f"{_markdown(summary)}\n"
+        f"{markdown_table(summary)}\n"
     )
     return summary
 

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simlab.bench import markdown_table
+
 RESULTS = Path(__file__).parent / "results" / "004_deployment_practices"
 CAUSES = (
     "covariate_sudden",
@@ -50,13 +52,6 @@ CAUSES = (
     "rot_float32",
 )
 PRACTICES = ("input", "scores", "proxy", "shadow", "labels")
-
-
-def _markdown(df) -> str:
-    """A pandas frame as a Markdown table (its index as the first columns)."""
-    from simlab.bench import markdown_table
-
-    return markdown_table(df)
 
 
 def cases(smoke: bool) -> dict:
@@ -227,7 +222,7 @@ def write_outputs(df, out: Path, seeds: int):
         "week); regret: cost of acting on the practice's warnings (retraining; the shadow "
         "promotes its candidate) minus the oracle schedule's, at 1,000 a training job and 1 "
         "an excess error.\n\n"
-        f"{_markdown(flat)}\n"
+        f"{markdown_table(flat)}\n"
     )
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(flat) + 1.5))
     lead = table["lead_hours"][list(PRACTICES)]

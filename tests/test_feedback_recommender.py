@@ -26,7 +26,9 @@ from simlab.feedback import (
     default_recommenders,
     homogenisation_study,
     homogenisation_trial,
+    loop_views,
     replay,
+    watch_loop,
 )
 from simlab.feedback.recommender import _gini, _jaccard
 
@@ -184,3 +186,29 @@ def test_gini_bounds():
 def test_bad_input_names_the_key(make, key):
     with pytest.raises(ConfigError, match=key):
         make()
+
+
+def test_loop_views_show_what_was_consumed_and_clicked():
+    world = RecommenderWorld(n_users=8, steps=6, startup_steps=2)
+    cat = world.draw(0)
+    r = replay(world, Popularity(), catalogue=cat)
+    views = loop_views(r, cat)
+    counts = np.zeros(cat.attributes.shape[0])
+    for s, view in enumerate(views):
+        item = r.chosen[s]
+        np.testing.assert_array_equal(view.columns["a0"], cat.attributes[item, 0])
+        np.testing.assert_array_equal(view.columns["age"], s - cat.arrival[item])
+        np.testing.assert_array_equal(view.columns["popularity"], np.log1p(counts[item]))
+        np.testing.assert_array_equal(view.labels, r.clicked[s])
+        np.add.at(counts, item, 1.0)
+
+
+def test_watch_loop_refuses_an_empty_reference():
+    world = RecommenderWorld(n_users=8, steps=6, startup_steps=2)
+    cat = world.draw(0)
+    from simlab.detectors import PSI
+
+    with pytest.raises(ConfigError, match="reference"):
+        watch_loop(
+            replay(world, Popularity(), catalogue=cat), cat, {"psi": PSI()}, reference=slice(3, 3)
+        )

@@ -29,7 +29,7 @@ __all__ = ["ActionRate", "LabelRate", "ProxyCUSUM", "ProxyRate"]
 
 
 def _label_bits(owner: str, labels) -> np.ndarray:
-    """Arrived labels as 0.0/1.0 floats (NaN: no label); anything else is refused."""
+    """Binary outcomes as 0.0/1.0 floats (NaN: none, dropped); anything else is refused."""
     y = np.asarray(labels, dtype=np.float64)
     y = y[~np.isnan(y)]
     binary = (y == 0.0) | (y == 1.0)
@@ -199,13 +199,7 @@ def _proxy_bits(view: View) -> np.ndarray:
     """The tick's observed proxies as 0.0/1.0 (NaN: not observed, dropped); others refused."""
     if view.proxies is None:
         return np.empty(0)
-    y = np.asarray(view.proxies, dtype=np.float64)
-    y = y[~np.isnan(y)]
-    binary = (y == 0.0) | (y == 1.0)
-    if not binary.all():
-        bad = np.unique(y[~binary])[:5].tolist()
-        raise SchemaError(f"proxy monitor: proxies {bad} are not 0 or 1")
-    return y
+    return _label_bits("proxy monitor", view.proxies)
 
 
 class _WarmUp:

@@ -25,7 +25,7 @@ from simlab.rng import Rngs
 from simlab.validation import as_tuple, check_int, check_real
 from simlab.world.base import WorldWrapper, notify_deploy, twin
 from simlab.world.schema import FeatureSpec, Kind, Schema, Task
-from simlab.world.worlds import WORLDS
+from simlab.world.worlds import WORLDS, _rngs
 
 __all__ = ["PerformativeGaussian", "Strategic", "repeated_risk_minimisation"]
 
@@ -33,10 +33,6 @@ __all__ = ["PerformativeGaussian", "Strategic", "repeated_risk_minimisation"]
 _N_PROBE = 1000
 #: The probe's seed: the probe is part of the world's definition, not of a run's randomness.
 _PROBE_SEED = 0
-
-
-def _rngs(rng) -> Rngs:
-    return rng if isinstance(rng, Rngs) else Rngs(rng)
 
 
 def _n_rows(columns) -> int:

@@ -25,13 +25,9 @@ from simlab.rng import Rngs
 from simlab.validation import check_int, check_real
 from simlab.world.base import Response
 from simlab.world.schema import FeatureSpec, Schema, Task
-from simlab.world.worlds import WORLDS
+from simlab.world.worlds import WORLDS, _rngs
 
 __all__ = ["Recommendations"]
-
-
-def _rngs(rng) -> Rngs:
-    return rng if isinstance(rng, Rngs) else Rngs(rng)
 
 
 @WORLDS.register("recommendations")

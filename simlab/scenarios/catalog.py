@@ -789,13 +789,81 @@ def lending_selective_labels() -> Scenario:
     )
 
 
+@_scenario("recommender_exposure", "feedback")
+def recommender_exposure() -> Scenario:
+    """A recommender retrained on its own clicks: it learns only from what it chose to show.
+
+    Each hour's rows are candidate (user, item) pairs; the deployed model shows each user's
+    best three (`TopK`), users click a shown item with probability its true utility times
+    a position discount, and only shown rows are labelled (a day later). Retrained weekly
+    on those, the model sees its own exposure and position bias; new items keep arriving.
+    Its observed metric is on the clicks it caused, its true metric on every candidate.
+
+    Examples
+    --------
+    >>> s = recommender_exposure()
+    >>> s.decision.k, s.world.name
+    (3, 'recommendations')
+    """
+    from simlab.decisions import TopK
+    from simlab.feedback import Recommendations
+
+    world = Recommendations()
+    features = (*world._u, *world._i)  # the model reads tastes and attributes, not ids
+    return _base(
+        world,
+        name="recommender_exposure",
+        cause="feedback",
+        description=(
+            "A recommender shows each user its top 3 of 20 candidates, learns from clicks on "
+            "what it showed (position-discounted), and is retrained weekly on them."
+        ),
+        model=ModelAdapter(features=features),
+        decision=TopK(k=3, group="user"),
+        delay=FixedDelay(hours=24.0),
+        policy=Periodic(period_hours=WEEK, window_hours=2 * WEEK, min_rows=500),
+    )
+
+
+@_scenario("patrols_runaway", "feedback")
+def patrols_runaway() -> Scenario:
+    """Patrols sent where incidents were recorded, and incidents recorded only where patrols go.
+
+    Locations in four regions with incident rates 0.3, 0.2, 0.15 and 0.1; the model scores
+    them, the top quarter get a patrol (`TopShare`), incidents are recorded a day later for
+    patrolled locations only, and the model is retrained weekly on those: the runaway loop of
+    `simlab.feedback.runaway_urn` with a model in place of the urn.
+
+    Examples
+    --------
+    >>> s = patrols_runaway()
+    >>> s.decision.share, s.world.name
+    (0.25, 'selective_labels')
+    """
+    from simlab.feedback import patrols
+
+    return _base(
+        patrols(),
+        name="patrols_runaway",
+        cause="feedback",
+        description=(
+            "Patrols go to the top quarter of locations by score, incidents are recorded only "
+            "where patrols went, and the model is retrained weekly on those records."
+        ),
+        monitors=_monitors(("hour",), codes=True),
+        decision=TopShare(share=0.25),
+        delay=FixedDelay(hours=24.0),
+        policy=Periodic(period_hours=WEEK, window_hours=2 * WEEK, min_rows=500),
+    )
+
+
 def scenario_names(cause: str | None = None) -> list[str]:
     """Names of the catalogue's scenarios (of one root cause, if given).
 
     Examples
     --------
     >>> "no_change" in scenario_names(), scenario_names("feedback")
-    (True, ['lending_selective_labels'])
+    (True, ['lending_selective_labels', 'patrols_runaway', 'recommender_exposure'])
     """
     return [n for n in SCENARIOS.names() if cause is None or SCENARIOS.get(n).cause == cause]
 

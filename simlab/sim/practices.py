@@ -29,7 +29,7 @@ from simlab.events import Event, EventKind
 from simlab.models import ModelAdapter
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.scoring import CUTOFF, N_AUC_BINS, binary_sums, regression_sums
+from simlab.scoring import N_AUC_BINS, binary_sums, regression_sums, row_values
 from simlab.validation import check_bool, check_int, check_real
 
 __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
@@ -99,6 +99,12 @@ class Practice(Component):
         check_real(owner, "window_hours", self.window_hours, low=0.0, open_low=True)
         if not isinstance(self.label, str) or not self.label:
             raise ConfigError("label", self.label, "a non-empty string", owner=owner)
+        check_int(owner, "min_samples", self.min_samples, 1)
+
+    def _check_test(self, owner: str) -> None:
+        """The sequential test's parameters (`Shadow` with promotion, `ABTest`)."""
+        check_real(owner, "alpha", self.alpha, low=0.0, high=1.0, open_low=True)
+        check_real(owner, "tau", self.tau, low=0.0, open_low=True)
 
 
 @PRACTICES.register("shadow")
@@ -160,9 +166,7 @@ class Shadow(Practice):
         check_bool("Shadow", "promote", promote)
         if every_hours is not None:
             check_real("Shadow", "every_hours", every_hours, low=0.0, open_low=True)
-        check_real("Shadow", "alpha", alpha, low=0.0, high=1.0, open_low=True)
-        check_real("Shadow", "tau", tau, low=0.0, open_low=True)
-        check_int("Shadow", "min_samples", min_samples, 1)
+        self._check_test("Shadow")
 
 
 class _Guarded(Practice):
@@ -172,7 +176,6 @@ class _Guarded(Practice):
         if self.budget is not None:
             check_real(owner, "budget", self.budget, low=0.0, open_low=True)
         check_real(owner, "guard_alpha", self.guard_alpha, low=0.0, high=1.0, open_low=True)
-        check_int(owner, "min_samples", self.min_samples, 1)
 
 
 @PRACTICES.register("ab_test")
@@ -257,8 +260,7 @@ class ABTest(_Guarded):
         check_real("ABTest", "share", share, low=0.0, high=1.0, open_low=True)
         if signal not in _SIGNALS:
             raise ConfigError("signal", signal, f"one of {list(_SIGNALS)}", owner="ABTest")
-        check_real("ABTest", "alpha", alpha, low=0.0, high=1.0, open_low=True)
-        check_real("ABTest", "tau", tau, low=0.0, open_low=True)
+        self._check_test("ABTest")
         check_bool("ABTest", "promote", promote)
         self._check_guard("ABTest")
 
@@ -642,9 +644,10 @@ class Challengers:
 
 
 def _errors(task: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per-row error: a wrong class at the cut-off (binary), the absolute error (regression)."""
-    y = np.asarray(y, dtype=np.float64)
-    s = np.asarray(scores, dtype=np.float64)
+    """Per-row error as the Run counts it (`simlab.scoring.row_values`).
+
+    A wrong class at the cut-off (binary; a NaN score is wrong), or the absolute error.
+    """
     if task == "binary":
-        return ((s >= CUTOFF) != (y == 1.0)).astype(np.float64)
-    return np.abs(y - s)
+        return 1.0 - row_values("accuracy", y, scores)
+    return row_values("mae", y, scores)

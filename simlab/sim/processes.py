@@ -127,22 +127,7 @@ class Deployment:
             rng=self.rngs[f"model_v{version}"],
             task=self.task,
         )
-        # all or nothing: a monitor that cannot fit the new reference fails the whole job,
-        # and the model and monitors in place stay as they were
-        fitted = []
-        for m, watch, name in zip(self.monitors, self.watches, self.names, strict=True):
-            fresh = m.clone()
-            if getattr(fresh.tags, "randomised", False):  # its own stream, named for it
-                fresh.seed(self.rngs[f"detector/{name}"])
-            fitted.append(
-                fresh.fit(model.reference_served if watch is Watches.SERVED else model.reference)
-            )
-        self.monitors[:] = fitted
-        self.alarmed[:] = False
-        self.model = model
-        if self.tape is not None:
-            self.tape.deploy(model)
-        notify_deploy(self.world, model.scores, now)
+        self._install(model, now)
         detail = {"version": version, "n_rows": batch.n}
         self.events.append(
             Event(EventKind.TRAIN, window[0], window[1], source="model", detail=detail)
@@ -157,10 +142,21 @@ class Deployment:
         the retraining policy trains the challenger's `adapter`.
         """
         model = dataclasses.replace(model, version=self.model.version + 1)
+        self._install(model, now)
+        self.adapter = adapter
+        detail = {"version": model.version, "promoted": True}
+        self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
+
+    def _install(self, model, now: float) -> None:
+        """Serve `model` from hour `now`: monitors refitted on its reference, the world told.
+
+        All or nothing: a monitor that cannot fit the new reference fails the whole job, and
+        the model and monitors in place stay as they were.
+        """
         fitted = []
         for m, watch, name in zip(self.monitors, self.watches, self.names, strict=True):
             fresh = m.clone()
-            if getattr(fresh.tags, "randomised", False):
+            if getattr(fresh.tags, "randomised", False):  # its own stream, named for it
                 fresh.seed(self.rngs[f"detector/{name}"])
             fitted.append(
                 fresh.fit(model.reference_served if watch is Watches.SERVED else model.reference)
@@ -168,12 +164,9 @@ class Deployment:
         self.monitors[:] = fitted
         self.alarmed[:] = False
         self.model = model
-        self.adapter = adapter
         if self.tape is not None:
             self.tape.deploy(model)
         notify_deploy(self.world, model.scores, now)
-        detail = {"version": model.version, "promoted": True}
-        self.events.append(Event(EventKind.DEPLOY, now, now, source="model", detail=detail))
 
 
 def _complete(columns, schema, n: int) -> dict[str, np.ndarray]:
