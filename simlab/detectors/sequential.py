@@ -8,17 +8,16 @@ definitions), and the Bernoulli CUSUM the error bit again. Rows whose label is N
 no label and are dropped; the others are taken in arrival order. Labels other than 0 and
 1 are refused for the error stream and the log loss (`SchemaError`).
 
-**One vectorised step per tick.** Each recursion is rewritten over the tick's rows:
-running counts and sums are cumulative sums, the running minima and maxima that DDM,
-EDDM and the HDDMs compare against are ``minimum.accumulate``, linear recursions (faded
-sums, exponentially weighted means) are `linear_recursion`, and a CUSUM's
-``S_t = max(0, S_{t−1} + x_t)`` is `cusum_path` (``S_t = C_t − min(0, min_{s<=t} C_s)``).
-ADWIN loops over its buckets (a few dozen), never over rows, and KSWIN runs one KS test
-per row as one array operation over all of them. The only other loop is over alarms: an
-alarm that re-arms the detector restarts the step on the rows after it. At each tick's
-end the state is the one the element-by-element recursion reaches (exactly, or within a
-few units of rounding where a sum is reassociated); ``tests/test_sequential.py`` checks
-it against plain loops, and against river's implementations where river has one.
+**One step per tick.** DDM, EDDM, Page–Hinkley, the CUSUMs and ADWIN run their
+recursion as one compiled loop over the tick's rows (`simlab.detectors._compiled`,
+numba), re-arming inside the loop, in the textbook order of operations: the state is the
+element-by-element recursion's to the bit. The HDDMs rewrite theirs over the tick's rows
+(cumulative sums, ``minimum.accumulate``, `linear_recursion` for the exponentially
+weighted mean, within a few units of rounding of the loop) and KSWIN runs one KS test
+per row as one array operation over all of them; their only Python loop is over alarms
+(an alarm that re-arms the detector restarts the step on the rows after it).
+``tests/test_sequential.py`` checks every detector against plain loops, and against
+river's implementations where river has one.
 
 **The reference.** ``fit(reference)`` runs the reference's labelled rows through the
 detector as the stream's first rows: its alarms are not reported but re-arm the detector
@@ -57,13 +56,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from simlab.detectors._kernels import (
-    check_int,
-    check_real,
-    cusum_reflect,
-    cusum_walk,
-    linear_recursion,
-)
+from simlab.detectors._kernels import check_int, check_real, linear_recursion
 from simlab.detectors.base import DETECTORS, BaseDetector, Tags, Verdict, View, Watches
 from simlab.errors import ConfigError, SchemaError
 from simlab.scoring import CUTOFF, row_values
@@ -89,6 +82,13 @@ _NO_ROWS.flags.writeable = False
 
 # 1.0, 2.0, 3.0, ...: row counts within a tick, sliced rather than rebuilt every tick
 _ONE_TO = np.arange(1, 4097, dtype=np.float64)
+
+
+def _compiled():
+    """The compiled kernels, imported on first use (numba adds 0.15 s to an import)."""
+    from simlab.detectors import _compiled as kernels
+
+    return kernels
 
 
 def _one_to(m: int) -> np.ndarray:
@@ -309,12 +309,9 @@ class DDM(_Sequential):
     With ``k`` errors in ``n`` rows, ``p = k / n`` and ``s = sqrt(p (1 − p) / n)``, the
     binomial standard error. Once ``n > warm_start``, ``(p_min, s_min)`` is the pair at
     the last row where ``p + s`` reached its running minimum (``<=``, as river), and the
-    detector alarms when ``p + s > p_min + drift_threshold · s_min``. Per tick: ``k`` is a
-    cumulative sum, the minimum a ``minimum.accumulate`` whose holder is found with a
-    ``maximum.accumulate`` of the indices where it moved; a tick with no new minimum (the
-    usual case) needs neither, only the tick's largest ``p + s``. Identical arithmetic to
-    the loop (``k / n`` with ``k`` an exact count), so the state is the loop's to the bit;
-    river's running mean rounds differently in the last bit. DDM's warning level is not
+    detector alarms when ``p + s > p_min + drift_threshold · s_min``. Per tick: one
+    compiled loop (`~simlab.detectors._compiled.ddm_scan`), ``k / n`` with ``k`` an exact
+    count; river's running mean rounds differently in the last bit. DDM's warning level is not
     reported (a `Verdict` has no place for it). On a stationary stream the running
     minimum is biased low (it is a minimum over many noisy estimates), so DDM's false
     alarms have no closed-form rate; see ``tests/test_sequential.py``.
@@ -357,55 +354,23 @@ class DDM(_Sequential):
         self.statistic_ = math.nan
         self.threshold_ = float(self.drift_threshold)
 
-    def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
-        m = x.shape[0]
-        n = _one_to(m) + self.n_
-        k = np.add.accumulate(x, dtype=np.int64)  # cumsum's own loop, without its wrapper
-        k += self.errors_
-        p = k / n
-        s = 1.0 - p
-        s *= p
-        s /= n
-        np.sqrt(s, out=s)
-        ps = p + s
-        lo = max(0, self.warm_start - self.n_)  # rows [lo, m) have n > warm_start
-        if lo >= m:
-            self.n_, self.errors_ = int(n[-1]), int(k[-1])
-            return _NO_ROWS
-        thr = self.drift_threshold
-        if lo == 0 and float(ps.min()) > self.ps_min_:  # no new minimum: one bound for all
-            bound = self.p_min_ + thr * self.s_min_
-            if not float(ps.max()) > bound:
-                self.n_, self.errors_ = int(n[-1]), int(k[-1])
-                self._stat(float(ps[-1]))
-                return _NO_ROWS
-            hits, stop = _first(np.flatnonzero(ps > bound), first)
-            end = m - 1 if stop is None else stop
-            self.n_, self.errors_ = int(n[end]), int(k[end])
-            self._stat(float(ps[end]))
-            return hits
-        act = ps[lo:]
-        _, holder = _ties_last_min(act, self.ps_min_)
-        has = holder >= 0
-        at = np.maximum(holder, 0)
-        p_min = np.where(has, p[lo:][at], self.p_min_)
-        s_min = np.where(has, s[lo:][at], self.s_min_)
-        hits, stop = _first(np.flatnonzero(act > p_min + thr * s_min) + lo, first)
-        end = m - 1 if stop is None else stop
-        j = end - lo
-        self.n_, self.errors_ = int(n[end]), int(k[end])
-        if j >= 0:
-            self.ps_min_ = float(np.min(act[: j + 1], initial=self.ps_min_))
-            self.p_min_, self.s_min_ = float(p_min[j]), float(s_min[j])
-            self._stat(float(ps[end]))
-        return hits
-
-    def _stat(self, ps: float) -> None:
-        gap = ps - self.p_min_
-        if self.s_min_ > 0.0:
-            self.statistic_ = gap / self.s_min_
-        else:  # p_min = 0: no error yet at the minimum; any error is infinitely many sigmas
-            self.statistic_ = math.inf if gap > 0.0 else 0.0
+    def _consume(self, x: np.ndarray) -> np.ndarray:
+        counts = np.array([self.n_, self.errors_], dtype=np.int64)
+        floats = np.array([self.ps_min_, self.p_min_, self.s_min_, self.statistic_])
+        hits = np.empty(x.shape[0], dtype=np.intp)
+        found, self.pending_reset_ = _compiled().ddm_scan(
+            x,
+            counts,
+            floats,
+            self.warm_start,
+            self.drift_threshold,
+            self.reset_after_alarm,
+            self.pending_reset_,
+            hits,
+        )
+        self.n_, self.errors_ = (int(v) for v in counts)
+        self.ps_min_, self.p_min_, self.s_min_, self.statistic_ = floats.tolist()
+        return hits[:found]
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -451,11 +416,10 @@ class EDDM(_Sequential):
     (``ddof = 1``; 0 for one distance). Once more than `warm_start` rows have been seen,
     a ``p' + 2 s'`` above the running maximum becomes the maximum; otherwise, once more
     than `warm_start` errors have been seen, the detector alarms if
-    ``(p' + 2 s') / max < beta``. Per tick the errors' distances are one ``diff``, their
-    sums two cumulative sums of integers (exact), the variance
-    ``(k Σd² − (Σd)²) / (k (k − 1))`` from those integers, and the maximum a
-    ``maximum.accumulate`` (skipped when the tick sets no new maximum). River's Welford
-    variance rounds differently in the last bit. EDDM's warning level (alpha) is not
+    ``(p' + 2 s') / max < beta``. Per tick: one compiled loop
+    (`~simlab.detectors._compiled.eddm_scan`) keeping the distances' sums as exact
+    integers, the variance ``(k Σd² − (Σd)²) / (k (k − 1))``. River's Welford variance
+    rounds differently in the last bit. EDDM's warning level (alpha) is not
     reported.
 
     References
@@ -496,68 +460,34 @@ class EDDM(_Sequential):
         self.statistic_ = math.nan
         self.threshold_ = 1.0 - self.beta
 
-    def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
-        m = x.shape[0]
-        where = np.flatnonzero(x)
-        if where.shape[0] == 0:
-            self.n_ += m
-            return _NO_ROWS
-        at = where + (self.n_ + 1)  # row numbers of the errors since the last re-arm
-        d = np.empty(at.shape[0], dtype=np.int64)
-        d[0] = at[0] - self.last_error_
-        np.subtract(at[1:], at[:-1], out=d[1:])
-        k = np.arange(self.errors_ + 1, self.errors_ + 1 + at.shape[0], dtype=np.int64)
-        s1 = at - (self.last_error_ - self.distance_sum_)  # the distances telescope
-        d *= d
-        s2 = np.add.accumulate(d)
-        s2 += self.distance_squares_
-        num = k * s2  # k Σd² − (Σd)² >= 0: exact integers (to about 1e9 rows)
-        num -= s1 * s1
-        den = k * (k - 1)
-        if k[0] == 1:
-            den[0] = 1  # one distance: variance 0 (river's Var with ddof = 1)
-        var = num / den
-        mean = s1 / k
-        np.sqrt(var, out=var)
-        var *= 2.0
-        p2s = mean + var
-        warm = self.warm_start
-        # errors at a row > warm_start are tested against the maximum
-        active_from = 0 if self.n_ >= warm else int(np.searchsorted(at, warm, side="right"))
-        tested_from = max(active_from, warm - self.errors_)  # ... and error count > warm
-        beta = self.beta
-        top = self.p2s_max_
-        e = at.shape[0]
-        if active_from == 0 and float(p2s.max()) <= top:  # no new maximum in the tick
-            low = p2s[tested_from:]  # division by top > 0 is monotone: test the smallest first
-            if low.shape[0] and float(low.min()) / top < beta:
-                hits = np.flatnonzero(low / top < beta) + tested_from
-            else:
-                hits = _NO_ROWS
-            running = None
-        else:
-            cand = p2s.copy()
-            cand[:active_from] = -np.inf
-            running = np.maximum.accumulate(cand)
-            np.maximum(running, top, out=running)
-            prev = np.empty(e)
-            prev[0] = top
-            prev[1:] = running[:-1]
-            tested = p2s <= prev
-            tested[:tested_from] = False
-            hits = np.flatnonzero(tested & (p2s / prev < beta))
-        hits, stop = _first(hits, first)
-        j = e - 1 if stop is None else stop
-        self.n_ = int(at[j]) if stop is not None else self.n_ + m
-        self.errors_ = int(k[j])
-        self.last_error_ = int(at[j])
-        self.distance_sum_ = int(s1[j])
-        self.distance_squares_ = int(s2[j])
-        if running is not None:
-            self.p2s_max_ = float(running[j])
-        if j >= tested_from:
-            self.statistic_ = 1.0 - float(p2s[j]) / self.p2s_max_
-        return where[hits]
+    def _consume(self, x: np.ndarray) -> np.ndarray:
+        counts = np.array(
+            [
+                self.n_,
+                self.errors_,
+                self.last_error_,
+                self.distance_sum_,
+                self.distance_squares_,
+            ],
+            dtype=np.int64,
+        )
+        floats = np.array([self.p2s_max_, self.statistic_])
+        hits = np.empty(x.shape[0], dtype=np.intp)
+        found, self.pending_reset_ = _compiled().eddm_scan(
+            x,
+            counts,
+            floats,
+            self.warm_start,
+            self.beta,
+            self.reset_after_alarm,
+            self.pending_reset_,
+            hits,
+        )
+        n, errors, last, dsum, dsq = counts.tolist()
+        self.n_, self.errors_, self.last_error_ = n, errors, last
+        self.distance_sum_, self.distance_squares_ = dsum, dsq
+        self.p2s_max_, self.statistic_ = floats.tolist()
+        return hits[:found]
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -919,10 +849,8 @@ class PageHinkley(_Sequential):
     length is about Siegmund's ``(e^(2δb/σ²) − 2δb/σ² − 1) σ² / (2δ²)`` rows
     (``b = λ + 1.166 σ``, ``σ² = p (1 − p)``).
 
-    Per tick: the mean is a cumulative count, the sums are `linear_recursion`, and the
-    running extremes a ``minimum.accumulate``, skipped when even the tick's whole range
-    cannot reach `threshold`. The reassociated sums agree with the loop's within a few
-    units of rounding.
+    Per tick: one compiled loop (`~simlab.detectors._compiled.page_hinkley_scan`), the
+    mean ``k / n`` from an exact count, the sums in the recursion's order.
 
     References
     ----------
@@ -982,54 +910,36 @@ class PageHinkley(_Sequential):
         self.statistic_ = math.nan
         self.threshold_ = float(self.threshold)
 
-    def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
-        m = x.shape[0]
-        n = _one_to(m) + self.n_
-        k = np.add.accumulate(x, dtype=np.int64)  # cumsum's own loop, without its wrapper
-        k += self.errors_
-        dev = k / n
-        np.subtract(x, dev, out=dev)  # x_t − x̄_t
-        lam, alpha = float(self.threshold), float(self.alpha)
-        lo = max(0, self.min_instances - self.n_ - 1)  # rows [lo, m) have n >= min_instances
-        up = self.mode != "down"
-        down = self.mode != "up"
-        alarm = None  # only built where a row could reach the threshold
-        if up:
-            inc = linear_recursion(dev - self.delta, alpha, self.sum_increase_)
-            low_all = min(self.min_increase_, float(inc.min()))
-            if lo < m and float(inc[lo:].max()) - low_all > lam:  # test <= max U − min U
-                low = np.minimum.accumulate(inc)
-                np.minimum(low, self.min_increase_, out=low)
-                alarm = np.zeros(m, dtype=bool)
-                alarm[lo:] = inc[lo:] - low[lo:] > lam
-        if down:
-            dec = linear_recursion(dev + self.delta, alpha, self.sum_decrease_)
-            high_all = max(self.max_decrease_, float(dec.max()))
-            if lo < m and high_all - float(dec[lo:].min()) > lam:
-                high = np.maximum.accumulate(dec)
-                np.maximum(high, self.max_decrease_, out=high)
-                if alarm is None:
-                    alarm = np.zeros(m, dtype=bool)
-                alarm[lo:] |= high[lo:] - dec[lo:] > lam
-        hits = _NO_ROWS if alarm is None else np.flatnonzero(alarm)
-        hits, stop = _first(hits, first)
-        end = m - 1 if stop is None else stop
-        self.n_, self.errors_ = int(n[end]), int(k[end])
-        stat = -math.inf
-        if up:
-            self.sum_increase_ = float(inc[end])
-            self.min_increase_ = (
-                low_all if stop is None else min(self.min_increase_, float(inc[: end + 1].min()))
-            )
-            stat = self.sum_increase_ - self.min_increase_
-        if down:
-            self.sum_decrease_ = float(dec[end])
-            self.max_decrease_ = (
-                high_all if stop is None else max(self.max_decrease_, float(dec[: end + 1].max()))
-            )
-            stat = max(stat, self.max_decrease_ - self.sum_decrease_)
-        self.statistic_ = stat if self.n_ >= self.min_instances else math.nan
-        return hits
+    def _consume(self, x: np.ndarray) -> np.ndarray:
+        state = np.array(
+            [
+                self.n_,
+                self.errors_,
+                self.sum_increase_,
+                self.min_increase_,
+                self.sum_decrease_,
+                self.max_decrease_,
+                self.statistic_,
+            ]
+        )
+        hits = np.empty(x.shape[0], dtype=np.intp)
+        found, self.pending_reset_ = _compiled().page_hinkley_scan(
+            x,
+            state,
+            self.delta,
+            self.alpha,
+            self.threshold,
+            self.min_instances,
+            self.mode != "down",
+            self.mode != "up",
+            self.reset_after_alarm,
+            self.pending_reset_,
+            hits,
+        )
+        n, errors, *sums, self.statistic_ = state.tolist()
+        self.n_, self.errors_ = int(n), int(errors)
+        self.sum_increase_, self.min_increase_, self.sum_decrease_, self.max_decrease_ = sums
+        return hits[:found]
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -1049,20 +959,18 @@ class _CUSUM(_Sequential):
         self.statistic_ = 0.0
         self.threshold_ = float(self.h)
 
-    def _increments(self, x: np.ndarray) -> np.ndarray:
+    def _increments(self) -> tuple[bool, float, float, float]:
+        """``(gaussian, a, b, c)``: how `cusum_scan` turns a row into its increment."""
         raise NotImplementedError
 
-    def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
-        h = float(self.h)
-        walk = cusum_walk(self._increments(x), self.s_)
-        floor = min(0.0, float(walk.min()))
-        if not float(walk.max()) - floor > h:  # S_t = C_t − min(0, min C) <= max C − floor
-            self.s_ = self.statistic_ = float(walk[-1]) - floor
-            return _NO_ROWS
-        path = cusum_reflect(walk)
-        hits, stop = _first(np.flatnonzero(path > h), first)
-        self.s_ = self.statistic_ = float(path[-1 if stop is None else stop])
-        return hits
+    def _consume(self, x: np.ndarray) -> np.ndarray:
+        state = np.array([self.s_])
+        hits = np.empty(x.shape[0], dtype=np.intp)
+        found, self.pending_reset_ = _compiled().cusum_scan(
+            x, *self._increments(), state, self.h, self.reset_after_alarm, self.pending_reset_, hits
+        )
+        self.s_ = self.statistic_ = float(state[0])
+        return hits[:found]
 
 
 @DETECTORS.register("bernoulli_cusum")
@@ -1101,7 +1009,8 @@ class BernoulliCUSUM(_CUSUM):
     -----
     ``S_t = max(0, S_{t−1} + x_t ln(p1/p0) + (1 − x_t) ln((1 − p1)/(1 − p0)))`` from
     ``S_0 = 0``; the detector alarms when ``S_t > h`` (anywhere inside a tick; the
-    statistic is ``S`` at the tick's end). Per tick: `cusum_path`. The in-control rate is
+    statistic is ``S`` at the tick's end). Per tick: one compiled loop
+    (`~simlab.detectors._compiled.cusum_scan`). The in-control rate is
     the reference's error rate, kept within ``[1/(2n), 1 − 1/(2n)]`` for a reference of
     ``n`` rows (a perfect reference would make a single error infinitely unlikely);
     ``p0 < p1 < 1`` is required (`ConfigError` at `fit` otherwise). By Lorden's bound
@@ -1178,9 +1087,9 @@ class BernoulliCUSUM(_CUSUM):
             math.log((1.0 - self.p1_) / (1.0 - self.p0_)),
         )
 
-    def _increments(self, x: np.ndarray) -> np.ndarray:
+    def _increments(self) -> tuple[bool, float, float, float]:
         hit, miss = self.weights_
-        return np.where(x, hit, miss)
+        return False, hit, miss, 0.0
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -1220,8 +1129,9 @@ class GaussianCUSUM(_CUSUM):
     -----
     ``S_t = max(0, S_{t−1} + (x_t − μ₀)/σ₀ − k)`` from ``S_0 = 0``, alarming when
     ``S_t > h`` (anywhere inside a tick; the statistic is ``S`` at the tick's end); per
-    tick, `cusum_path`. For Gaussian rows whose mean is ``μ₀ + δσ₀``, Siegmund's
-    approximation of the average run length is
+    tick, one compiled loop (`~simlab.detectors._compiled.cusum_scan`). For Gaussian
+    rows whose mean is ``μ₀ + δσ₀``, Siegmund's approximation of the average run length
+    is
     ``ARL(δ) ≈ (e^(−2Δb) + 2Δb − 1) / (2Δ²)`` with ``Δ = δ − k`` and ``b = h + 1.166``
     (``b²/1``... at ``Δ = 0``): with ``k = 0.5``, ``h = 12`` that is about 1.0e6 rows in
     control and 26 rows for a one-sigma rise. Losses are not Gaussian (the log loss is
@@ -1292,11 +1202,8 @@ class GaussianCUSUM(_CUSUM):
                 owner="GaussianCUSUM",
             )
 
-    def _increments(self, x: np.ndarray) -> np.ndarray:
-        out = np.subtract(x, self.mean_)
-        out /= self.std_
-        out -= self.k
-        return out
+    def _increments(self) -> tuple[bool, float, float, float]:
+        return True, self.mean_, self.std_, float(self.k)
 
     @classmethod
     def _test_params(cls) -> list[dict]:
@@ -1505,14 +1412,14 @@ class ADWIN(_Sequential):
     ----------
     width_, total_, variance_
         Rows in the window, their sum, and their sum of squared deviations.
-    levels_
-        The exponential histogram: per level ``i`` (buckets of ``2^i`` rows), the
-        buckets' totals and variances, oldest first; older levels hold older rows.
+    sizes_, totals_
+        The exponential histogram, oldest bucket first: each bucket's rows (a power of
+        2, older buckets never smaller) and their sum.
     tick_
         Rows since the last re-arm (a test runs when it is a multiple of `clock`).
     statistic_, threshold_
-        At the last test, the largest ``|μ₀ − μ₁| / ε_cut`` over the window's cut points
-        (nan before the first test), and 1.
+        At the last test with a split to test, the largest ``|μ₀ − μ₁| / ε_cut`` over
+        the window's cut points (nan before the first), and 1.
     alarm_rows_, n_seen_, n_alarms_
         As in `DDM`.
 
@@ -1529,15 +1436,11 @@ class ADWIN(_Sequential):
     ``σ²`` the window's variance per row and ``δ' = ln(2 ln(W) / δ)``; a cut drops the
     oldest bucket and tests again, until no split cuts. Any cut is an alarm.
 
-    Per tick, the loop is over buckets and tests, never rows: the rows between two tests
-    enter the histogram as a block (a level's overflowing buckets merge pairwise, oldest
-    first, which is what merging one row at a time leaves), and every test of the tick
-    is evaluated at once, assuming none cuts, from the bucket counts each test would see
-    (buckets of a level are ``2^i`` rows each, levels in age order) and cumulative sums of
-    the rows; the block is then cut at the first test that cuts, which is handled as
-    river does. Since the stream is 0/1, every sum is an integer, exact whatever its
-    order, and the variance increments are river's operations in river's order: the
-    state, and the alarms, are river's to the bit.
+    Per tick: one compiled loop (`~simlab.detectors._compiled.adwin_scan`) that takes
+    the rows one at a time as river does, the histogram kept per level. Since the stream
+    is 0/1, every bucket's sum is an exact integer, and the variance increments are
+    river's operations in river's order: the state, and the alarms, are river's to the
+    bit. The statistic is that of the last test that had a split long enough to test.
 
     References
     ----------
@@ -1604,164 +1507,28 @@ class ADWIN(_Sequential):
         self.statistic_ = math.nan
         self.threshold_ = 1.0
 
-    # -- the histogram
-
-    def _held(self) -> np.ndarray:
-        """Buckets per level, level 0 first."""
-        if self.sizes_.shape[0] == 0:
-            return np.zeros(1, dtype=np.int64)
-        return np.bincount(np.log2(self.sizes_).astype(np.intp))
-
-    def _counts_after(self, inserted: np.ndarray) -> np.ndarray:
-        """Buckets per level (columns, level 0 first) after each of `inserted` rows enter.
-
-        One row at a time, a level that reaches ``max_buckets + 1`` buckets merges its two
-        oldest into the next; so ``m`` buckets arriving at a level that holds ``h`` leave
-        ``c + m − 2p`` with ``p = max(0, ⌊(c + m − max_buckets + 1) / 2⌋)`` pairs passed on.
-        """
-        cap = self.max_buckets
-        held = self._held()
-        width = held.shape[0] + int(inserted.max()).bit_length() + 1
-        out = np.zeros((inserted.shape[0], width), dtype=np.int64)
-        out[:, : held.shape[0]] = held
-        carry = inserted.astype(np.int64)
-        for level in range(width):
-            if not carry.any():
-                break
-            m = out[:, level] + carry
-            carry = (m - cap + 1) // 2
-            np.maximum(carry, 0, out=carry)
-            out[:, level] = m - 2 * carry
-        return out[:, : int(np.flatnonzero(out.any(axis=0))[-1]) + 1]
-
-    def _delete_oldest(self) -> None:
-        """As river's ``delete_element``: drop the oldest bucket and its share of the sums."""
-        n, u = float(self.sizes_[0]), float(self.totals_[0])
-        var = u * (n - u) / n  # the bucket's squared deviations: exact for 0/1 rows (see Notes)
-        mu = u / n
-        width = float(self.width_) - n
-        self.width_ = int(width)
-        self.total_ -= u
-        mu_window = self.total_ / width
-        self.variance_ -= var + n * width * (mu - mu_window) * (mu - mu_window) / (n + width)
-        self.sizes_, self.totals_ = self.sizes_[1:], self.totals_[1:]
-
-    # -- the cut test
-
-    def _epsilon(self, n0, n1, width, variance, log_term):
-        """The bound of river's ``evaluate_cut``, with its operations in its order."""
-        ell = float(self.min_window_length)
-        m_recip = 1.0 / (n0 - ell + 1.0) + 1.0 / (n1 - ell + 1.0)
-        spread = np.sqrt(2.0 * m_recip * (variance / width) * log_term)
-        return spread + 2.0 / 3.0 * log_term * m_recip
-
-    def _cuts_now(self) -> bool:
-        """Whether any split of the current window cuts (one scan)."""
-        sizes, totals = self.sizes_, self.totals_
-        if sizes.shape[0] < 2:
-            return False
-        width, total = float(self.width_), self.total_
-        n0 = np.cumsum(sizes)[:-1]
-        u0 = np.cumsum(totals)[:-1]
-        n1 = width - n0
-        ell = self.min_window_length
-        log_term = math.log(2.0 * math.log(width) / self.delta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.abs(u0 / n0 - (total - u0) / n1)
-            eps = self._epsilon(n0, n1, width, self.variance_, log_term)
-        return bool(((n0 >= ell) & (n1 >= ell) & (gap > eps)).any())
-
-    def _advance(self, x: np.ndarray) -> int | None:
-        """Take rows up to the first test that cuts (its row), or all of them (None).
-
-        Every test among the rows is evaluated at once, from the bucket layout it would
-        see if none before it had cut; the state ends at the cutting test's row (before
-        the cut) or after the last row. Sets ``statistic_`` from the last test taken.
-        """
-        clock, k = self.clock, x.shape[0]
-        # the window's width, sum and variance after each row, in river's operations
-        w = _one_to(k) + self.width_
-        sums = np.add.accumulate(np.concatenate(([self.total_], x)))
-        step = x - sums[:-1] / np.maximum(w - 1.0, 1.0)  # value − total / (width − 1)
-        step = (w - 1.0) * step * step / w  # (width − 1) · Δ · Δ / width; 0 for the first
-        variances = np.add.accumulate(np.concatenate(([self.variance_], step)))[1:]
-        # the rows after which a test runs: tick ≡ 0 (mod clock) and width > grace_period
-        first = (clock - self.tick_ % clock - 1) % clock
-        short = self.grace_period - self.width_ - first  # rows still needed before a test
-        if short > 0:
-            first += clock * -(-short // clock)
-        tests = np.arange(first, k, clock)
-        n_tests = tests.shape[0]
-        # the bucket layout at every test and after the last row, oldest bucket first
-        counts = self._counts_after(np.append(tests, k - 1) + 1)[:, ::-1]
-        n_points, n_levels = counts.shape
-        per = counts.sum(axis=1)
-        sizes = np.repeat(np.tile(2.0 ** np.arange(n_levels - 1, -1, -1), n_points), counts.ravel())
-        ends = np.cumsum(per)
-        starts = ends - per
-        through = np.cumsum(sizes)
-        n0 = through - np.repeat(through[starts] - sizes[starts], per)  # rows up to a boundary
-        # the rows' sum up to each boundary: an old bucket boundary, or after a new row
-        w_old = float(self.width_)
-        u0 = np.empty(n0.shape[0])
-        inside = n0 <= w_old
-        if inside.any():
-            old_at, old_sum = np.cumsum(self.sizes_), np.cumsum(self.totals_)
-            u0[inside] = old_sum[np.searchsorted(old_at, n0[inside])]
-        beyond = ~inside
-        u0[beyond] = sums[(n0[beyond] - w_old).astype(np.intp)]
-        hit = None
-        if n_tests:
-            tested = ends[n_tests - 1]  # the boundaries of the tests (the end's come last)
-            owner = np.repeat(np.arange(n_tests), per[:n_tests])
-            b0, bu0 = n0[:tested], u0[:tested]
-            width_e = w[tests][owner]
-            n1 = width_e - b0
-            log_term = np.array(
-                [math.log(2.0 * math.log(v) / self.delta) for v in w[tests].tolist()]
-            )[owner]
-            with np.errstate(divide="ignore", invalid="ignore"):  # n1 = 0 after the newest
-                gap = np.abs(bu0 / b0 - (sums[1:][tests][owner] - bu0) / n1)
-                eps = self._epsilon(b0, n1, width_e, variances[tests][owner], log_term)
-            ell = self.min_window_length
-            ok = (b0 >= ell) & (n1 >= ell)
-            ok[ends[:n_tests] - 1] = False  # no split after the newest bucket
-            cuts = ok & (gap > eps)
-            if cuts.any():
-                hit = int(owner[np.argmax(cuts)])
-            at = n_tests - 1 if hit is None else hit
-            mine = slice(starts[at], ends[at])
-            usable = ok[mine]
-            if usable.any():
-                self.statistic_ = float((gap[mine][usable] / eps[mine][usable]).max())
-        point = n_points - 1 if hit is None else hit
-        row = k - 1 if hit is None else int(tests[hit])
-        mine = slice(starts[point], ends[point])
-        self.sizes_ = sizes[mine].copy()
-        self.totals_ = np.diff(u0[mine], prepend=0.0)
-        self.width_ = int(w[row])
-        self.total_ = float(sums[row + 1])
-        self.variance_ = float(variances[row])
-        self.tick_ += row + 1
-        return None if hit is None else row
-
-    def _scan(self, x: np.ndarray, first: bool) -> np.ndarray:
-        x = x.astype(np.float64)
-        hits = []
-        pos, m = 0, x.shape[0]
-        while pos < m:
-            row = self._advance(x[pos:] if pos else x)
-            if row is None:
-                break
-            hits.append(pos + row)
-            while True:  # river: drop the oldest bucket and test again, until nothing cuts
-                self._delete_oldest()
-                if not self._cuts_now():
-                    break
-            if first:
-                break
-            pos += row + 1
-        return np.array(hits, dtype=np.intp) if hits else _NO_ROWS
+    def _consume(self, x: np.ndarray) -> np.ndarray:
+        floats = np.array([self.total_, self.variance_, self.statistic_])
+        ints = np.array([self.width_, self.tick_], dtype=np.int64)
+        hits = np.empty(x.shape[0], dtype=np.intp)
+        found, self.pending_reset_, self.sizes_, self.totals_ = _compiled().adwin_scan(
+            x,
+            self.sizes_,
+            self.totals_,
+            floats,
+            ints,
+            self.delta,
+            self.clock,
+            self.max_buckets,
+            self.min_window_length,
+            self.grace_period,
+            self.reset_after_alarm,
+            self.pending_reset_,
+            hits,
+        )
+        self.total_, self.variance_, self.statistic_ = floats.tolist()
+        self.width_, self.tick_ = (int(v) for v in ints)
+        return hits[:found]
 
     @classmethod
     def _test_params(cls) -> list[dict]:
