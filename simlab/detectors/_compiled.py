@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "page_hinkley_scan"]
+__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "ks_counts", "page_hinkley_scan"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -336,3 +336,63 @@ def adwin_scan(x, sizes, totals, floats, ints, delta, clock, cap, ell, grace, re
     floats[0], floats[1], floats[2] = total, variance, stat
     ints[0], ints[1] = width, tick
     return nh, pending, new_sizes, new_totals
+
+
+@njit(**_JIT)
+def _sort_small(v):
+    """Insertion sort in place (a KSWIN sample: a few dozen values)."""
+    for i in range(1, v.shape[0]):
+        key = v[i]
+        j = i - 1
+        while j >= 0 and v[j] > key:
+            v[j + 1] = v[j]
+            j -= 1
+        v[j + 1] = key
+
+
+@njit(**_JIT)
+def ks_counts(a, b):
+    """Per row, ``max_v |#{a <= v} − #{b <= v}|`` for two samples of equal width (KSWIN).
+
+    `a` and `b` are ``(rows, width)``, and `b`'s rows are consecutive windows of one
+    series (row ``r + 1`` is row ``r`` shifted by one value), so its sorted copy is kept
+    by removing the value that leaves and inserting the one that enters. Each row's two
+    sorted samples are merged, and the difference of counts read after each run of tied
+    values.
+    """
+    rows, width = a.shape
+    out = np.empty(rows, dtype=np.int64)
+    sa = np.empty(width)
+    sb = np.empty(width)
+    for j in range(width):
+        sb[j] = b[0, j] if rows else 0.0
+    _sort_small(sb)
+    for r in range(rows):
+        if r:  # slide: drop b[r - 1, 0], insert b[r, width - 1]
+            gone = b[r - 1, 0]
+            k = 0
+            while k < width - 1 and sb[k] != gone:
+                k += 1
+            for j in range(k, width - 1):
+                sb[j] = sb[j + 1]
+            new = b[r, width - 1]
+            j = width - 2
+            while j >= 0 and sb[j] > new:
+                sb[j + 1] = sb[j]
+                j -= 1
+            sb[j + 1] = new
+        for j in range(width):
+            sa[j] = a[r, j]
+        _sort_small(sa)
+        i = 0
+        j = 0
+        best = 0
+        while i < width or j < width:
+            v = sa[i] if j >= width or (i < width and sa[i] <= sb[j]) else sb[j]
+            while i < width and sa[i] == v:
+                i += 1
+            while j < width and sb[j] == v:
+                j += 1
+            best = max(best, abs(i - j))
+        out[r] = best
+    return out

@@ -13,8 +13,9 @@ recursion as one compiled loop over the tick's rows (`simlab.detectors._compiled
 numba), re-arming inside the loop, in the textbook order of operations: the state is the
 element-by-element recursion's to the bit. The HDDMs rewrite theirs over the tick's rows
 (cumulative sums, ``minimum.accumulate``, `linear_recursion` for the exponentially
-weighted mean, within a few units of rounding of the loop) and KSWIN runs one KS test
-per row as one array operation over all of them; their only Python loop is over alarms
+weighted mean, within a few units of rounding of the loop) and KSWIN draws every row's
+random sample in one array operation and counts its KS test in a compiled loop; their
+only Python loop is over alarms
 (an alarm that re-arms the detector restarts the step on the rows after it).
 ``tests/test_sequential.py`` checks every detector against plain loops, and against
 river's implementations where river has one.
@@ -1234,21 +1235,6 @@ def _kswin_critical(stat_size: int, alpha: float) -> int:
     return stat_size + 1
 
 
-def _ks_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per row, ``max_v |#{a <= v} − #{b <= v}|`` for two equal-width samples (the KS count)."""
-    width = a.shape[1]
-    both = np.concatenate((a, b), axis=1)
-    order = np.argsort(both, axis=1, kind="stable")
-    ranked = np.take_along_axis(both, order, axis=1)
-    step = np.where(order < width, 1, -1).astype(np.int32)
-    walk = np.cumsum(step, axis=1)
-    ends = np.ones(ranked.shape, dtype=bool)  # the last of each run of tied values
-    np.not_equal(ranked[:, 1:], ranked[:, :-1], out=ends[:, :-1])
-    np.abs(walk, out=walk)
-    walk *= ends
-    return walk.max(axis=1)
-
-
 @DETECTORS.register("kswin")
 class KSWIN(_Sequential):
     r"""KSWIN: a KS test of the newest losses against a random sample of the older ones in a window.
@@ -1288,8 +1274,9 @@ class KSWIN(_Sequential):
     alone: the test is ``c >= critical_``, read once from `scipy.stats.ks_2samp`, as
     river's KSWIN calls it. Per tick: every tested row's window is a row of one
     ``sliding_window_view``, its sample the ``stat_size`` smallest of ``window_size −
-    stat_size`` uniforms (a uniformly random subset), and ``c`` one sort of the two
-    samples per row with a running count (the last of each run of ties). A KS test per
+    stat_size`` uniforms (a uniformly random subset), and ``c`` a compiled merge of the
+    two sorted samples per row (`~simlab.detectors._compiled.ks_counts`; the recent
+    sample's sorted copy slides with the window). A KS test per
     row of heavily overlapping windows alarms far more often than `alpha` per row on a
     stationary stream; calibrate it on a no-change twin.
 
@@ -1364,7 +1351,8 @@ class KSWIN(_Sequential):
         q, pool = windows.shape[0], size - half
         state = self.draws_.bit_generator.state if first else None
         pick = np.argpartition(self.draws_.random((q, pool)), half - 1, axis=1)[:, :half]
-        counts = _ks_counts(np.take_along_axis(windows[:, :pool], pick, axis=1), windows[:, pool:])
+        sample = np.take_along_axis(windows[:, :pool], pick, axis=1)
+        counts = _compiled().ks_counts(sample, windows[:, pool:])
         hits, stop = _first(np.flatnonzero(counts >= self.critical_), first)
         if stop is not None:  # draw again exactly what the rows up to the alarm used
             self.draws_.bit_generator.state = state
