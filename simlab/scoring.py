@@ -31,6 +31,7 @@ __all__ = [
     "REGRESSION_METRICS",
     "auc_from_hist",
     "binary_sums",
+    "coarse_scores",
     "metrics_from_sums",
     "regression_sums",
     "row_values",
@@ -205,3 +206,22 @@ def metrics_from_sums(task: str, sums: np.ndarray, hist: np.ndarray | None = Non
             return np.stack([acc, ll, auc_from_hist(hist)], axis=-1)
         mae = np.where(sums[..., 2] > 0, np.inf, sums[..., 1] / n)
         return np.where(n > 0, mae, np.nan)[..., None]
+
+
+def coarse_scores(true_hist: np.ndarray, n_bins: int) -> np.ndarray:
+    """Score histograms ``(..., n_bins)`` from class-conditional AUC histograms ``(..., 2, 200)``.
+
+    Each of the `n_bins` equal bins of [0, 1] gathers ``200 / n_bins`` AUC bins (both
+    classes): a binary Run's ``score_hist`` is read this way at the end of the run, not
+    computed per tick.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = np.zeros((1, 2, 200), np.int64)
+    >>> h[0, 0, 5], h[0, 1, 150] = 3, 2
+    >>> coarse_scores(h, 10)[0].nonzero()[0].tolist(), int(coarse_scores(h, 10).sum())
+    ([0, 7], 5)
+    """
+    scores = true_hist.sum(axis=-2)
+    return scores.reshape(*scores.shape[:-1], n_bins, -1).sum(axis=-1)

@@ -233,3 +233,37 @@ def test_ab_on_proxies_decides_before_the_labels_arrive():
         seed=0,
     )
     assert not _events(late, "promote")  # no label arrives within 200 hours
+
+
+def test_challenger_served_the_champions_matrix_only_when_it_is_its_own(monkeypatch):
+    # A challenger whose pipeline lays out the same matrix is served the champion's, which
+    # must be exactly what its own serving makes: fills that differ are used only for
+    # non-finite values, so then it serves itself.
+    from simlab.models.adapter import Deployed
+    from simlab.sim.practices import Challengers
+
+    world = logistic(n_features=3)
+    champ = ModelAdapter().train(world.sample(2000, 0.0, rng=0), version=0, rng=0)
+    other = ModelAdapter().train(world.sample(2000, 0.0, rng=1), version=0, rng=0)
+    assert champ.serving_pipeline_.differing_fills(other.serving_pipeline_) == ("x0", "x1", "x2")
+    ch = Challengers([Shadow()], task="binary", n_ticks=1, tick_hours=1.0, n_bins=10)
+    ch.models[0] = other
+    for missing in (False, True):
+        cols = dict(world.sample(500, 1.0, rng=2).columns)
+        if missing:
+            cols["x1"] = np.where(np.arange(500) % 3 == 0, np.nan, cols["x1"])
+        served = champ.serve(cols)
+        expected = other.serve(cols).scores
+        calls = []
+
+        def counted(self, *a, calls=calls, serve=Deployed.serve, **k):
+            calls.append(1)
+            return serve(self, *a, **k)
+
+        monkeypatch.setattr(Deployed, "serve", counted)
+        got = ch._serve(0, cols, 500, served, champ)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(got, expected)
+        assert len(calls) == int(missing)  # the champion's matrix, unless a differing fill is used
+        same = np.array_equal(served.features, other.serving_pipeline_.transform(cols))
+        assert same != missing

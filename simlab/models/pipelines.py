@@ -133,6 +133,35 @@ class FeaturePipeline(Component):
                 out.extend(f"{f}={c}" for c in self.categories_[f])
         return tuple(out)
 
+    def differing_fills(self, other: FeaturePipeline) -> tuple[str, ...] | None:
+        """The numeric features whose fill differs, if `other` lays out the same matrix.
+
+        None when the two pipelines make different matrices (other columns, categories
+        or failure rule). Otherwise both transform any columns to the same matrix except
+        where a listed feature's fill is used (a non-finite value, or the column
+        unusable): a second model with the same layout can be served the first one's
+        matrix (a shadow beside its champion) when those columns are finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a = FeaturePipeline().fit({"x": np.array([1.0, 3.0]), "c": np.array(["u", "v"])})
+        >>> b = FeaturePipeline().fit({"x": np.array([1.0, 5.0]), "c": np.array(["v", "u"])})
+        >>> a.differing_fills(b), a.differing_fills(a)
+        (('x',), ())
+        >>> a.differing_fills(FeaturePipeline().fit({"x": np.array([1.0])})) is None
+        True
+        """
+        if (
+            type(other) is not type(self)
+            or other.features_ != self.features_
+            or other.on_missing != self.on_missing
+            or other.fill_.keys() != self.fill_.keys()
+            or any(not np.array_equal(v, other.categories_[f]) for f, v in self.categories_.items())
+        ):
+            return None
+        return tuple(f for f, v in self.fill_.items() if other.fill_[f] != v)
+
     def unusable(self, columns: Mapping[str, np.ndarray]) -> list[str]:
         """The fitted columns that are absent from `columns`, or numeric ones that are not numbers.
 

@@ -152,7 +152,7 @@ class _Run:
         self.serving_log.tick(t, out.unusable, failed=out.failed, n_rows=batch.n)
         acted = out.scores
         if ch is not None:
-            acted = ch.route(k, t, served.columns, batch.n, out.scores, rngs)
+            acted = ch.route(k, t, served.columns, batch.n, out, model, rngs)
         decision = decide(self.rule, acted, batch.columns, rngs["decision"])
         response = respond(self.world, batch, decision, rngs)
         rec.serve(k, batch.columns, response.y, out.scores, model)

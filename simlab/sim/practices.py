@@ -29,7 +29,7 @@ from simlab.events import Event, EventKind
 from simlab.models import ModelAdapter
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.scoring import N_AUC_BINS, binary_sums, regression_sums, row_values
+from simlab.scoring import N_AUC_BINS, binary_sums, coarse_scores, regression_sums, row_values
 from simlab.validation import check_bool, check_int, check_real
 
 __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
@@ -385,6 +385,8 @@ class Challengers:
         self.events: list[Event] = []
         self._arm = None
         self._scores = None
+        # per challenger: (champion, challenger, differing fills) last compared
+        self._layouts = [(None, None, None)] * c
 
     # -- per tick ---------------------------------------------------------------------
 
@@ -425,9 +427,29 @@ class Challengers:
                 )
             )
 
-    def route(self, k: int, t: float, columns, n: int, champion: np.ndarray, rngs) -> np.ndarray:
-        """Score the running challengers; return the scores acted on (the champion's elsewhere)."""
+    def _serve(self, i: int, columns, n: int, served, model) -> np.ndarray:
+        """Challenger `i`'s scores: on the champion's matrix when it would make the same one."""
+        mine = self.models[i]
+        if served.features is not None:
+            if self._layouts[i][:2] != (model, mine):
+                pipe = model.serving_pipeline_
+                self._layouts[i] = (model, mine, pipe.differing_fills(mine.serving_pipeline_))
+            differ = self._layouts[i][2]
+            if differ is not None and all(
+                f not in served.unusable and np.isfinite(np.asarray(columns[f], float)).all()
+                for f in differ
+            ):
+                return mine.predict(served.features)
+        return mine.serve(columns, n=n).scores
+
+    def route(self, k: int, t: float, columns, n: int, served, model, rngs) -> np.ndarray:
+        """Score the running challengers; return the scores acted on (the champion's elsewhere).
+
+        `served` is what serving made of the tick for the champion `model`: a challenger
+        whose pipeline makes the same matrix is served that matrix.
+        """
         c = len(self.practices)
+        champion = served.scores
         self._n_tick = n
         self._arm = np.full(n, -1, dtype=np.int64)
         self._scores = np.full((c, n), np.nan)
@@ -435,7 +457,7 @@ class Challengers:
         for i, p in enumerate(self.practices):
             if self.status[i] != "running":
                 continue
-            s = self.models[i].serve(columns, n=n).scores
+            s = self._serve(i, columns, n, served, model)
             self._scores[i] = s
             share = p.share_at(t)
             self.share[k, i] = share
@@ -459,8 +481,7 @@ class Challengers:
             if self.task == "binary":
                 sums, hist = binary_sums(y, s)
                 self.true_sums[k, i] = sums
-                self.true_hist[k, i] = hist
-                self.score_hist[k, i] = hist.sum(0).reshape(self.n_bins, -1).sum(1)
+                self.true_hist[k, i] = hist  # the score histogram is read from it at the end
             else:
                 self.true_sums[k, i] = regression_sums(y, s)
             if not self.splits:
@@ -636,7 +657,11 @@ class Challengers:
             "challenger_share": self.share,
             "challenger_true_metric": true_m,
             "challenger_observed_metric": obs_m,
-            "challenger_score_hist": self.score_hist,
+            "challenger_score_hist": (
+                self.score_hist
+                if self.true_hist is None
+                else coarse_scores(self.true_hist, self.n_bins)
+            ),
             "challenger_statistic": self.statistic,
             "challenger_harm": self.harm,
             "challenger_harm_bound": self.harm_bound,

@@ -13,6 +13,7 @@ from simlab.scoring import (
     N_AUC_BINS,
     REGRESSION_METRICS,
     binary_sums,
+    coarse_scores,
     metrics_from_sums,
     regression_sums,
 )
@@ -180,8 +181,7 @@ class Recorder:
         if self.task == "binary":
             sums, hist = binary_sums(y, scores)
             self.true_sums[k] = sums
-            self.true_hist[k] = hist
-            self.score_hist[k] = hist.sum(0).reshape(self.n_bins, -1).sum(1)
+            self.true_hist[k] = hist  # the score histogram is read from it at the end
         else:
             self.true_sums[k] = regression_sums(y, scores)
             s = np.asarray(scores, dtype=float)
@@ -352,7 +352,11 @@ class Recorder:
             "ipw_metric": ipw_m,
             "offline_metric": self.offline,
             "deployed_version": self.version,
-            "score_hist": self.score_hist,
+            "score_hist": (
+                self.score_hist
+                if self.task != "binary"
+                else coarse_scores(self.true_hist, self.n_bins)
+            ),
             "feature_mean": self.feature_mean,
             "feature_std": self.feature_std,
             "feature_missing": self.feature_missing,
