@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "ks_counts", "page_hinkley_scan"]
+__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "kswin_counts", "page_hinkley_scan"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -351,47 +351,104 @@ def _sort_small(v):
 
 
 @njit(**_JIT)
-def ks_counts(a, b):
-    """Per row, ``max_v |#{a <= v} − #{b <= v}|`` for two samples of equal width (KSWIN).
+def _kth_uniform(u, k, counts, scratch):
+    """The `k`-th smallest (0-based) of the uniforms `u` (in [0, 1)), exactly.
 
-    `a` and `b` are ``(rows, width)``, and `b`'s rows are consecutive windows of one
-    series (row ``r + 1`` is row ``r`` shifted by one value), so its sorted copy is kept
-    by removing the value that leaves and inserting the one that enters. Each row's two
-    sorted samples are merged, and the difference of counts read after each run of tied
-    values.
+    One pass counts them into ``counts.shape[0]`` equal buckets, the cumulative counts
+    find the bucket holding the `k`-th, and the few values in it are sorted.
     """
-    rows, width = a.shape
-    out = np.empty(rows, dtype=np.int64)
-    sa = np.empty(width)
-    sb = np.empty(width)
-    for j in range(width):
-        sb[j] = b[0, j] if rows else 0.0
+    nb = counts.shape[0]
+    counts[:] = 0
+    for j in range(u.shape[0]):
+        counts[int(u[j] * nb)] += 1
+    below = 0
+    b = 0
+    while below + counts[b] <= k:
+        below += counts[b]
+        b += 1
+    m = 0
+    for j in range(u.shape[0]):
+        if int(u[j] * nb) == b:
+            scratch[m] = u[j]
+            m += 1
+    _sort_small(scratch[:m])
+    return scratch[k - below]
+
+
+@njit(**_JIT)
+def kswin_counts(rows, start, size, half, u):
+    """KSWIN's KS count for the windows ``rows[start + r : start + r + size]``, one per row of `u`.
+
+    Window ``r``'s sample is the ``half`` of its oldest ``size − half`` rows whose
+    uniforms ``u[r]`` are smallest (a uniformly random subset, as ``argpartition`` of
+    the uniforms picks it), compared with its newest ``half`` rows: returns, per window,
+    ``max_v |#{sample <= v} − #{newest <= v}|``. Both parts of the window are kept
+    sorted as it slides (one value leaves, one enters), so a window costs a selection
+    among the uniforms and two passes over the sorted parts.
+    """
+    q = u.shape[0]
+    pool = size - half
+    out = np.empty(q, dtype=np.int64)
+    pv = np.empty(pool)  # the oldest part, sorted, with each value's row
+    pi = np.empty(pool, dtype=np.int64)
+    sb = np.empty(half)  # the newest part, sorted
+    sa = np.empty(half)  # the sample, sorted
+    scratch = np.empty(pool)
+    counts = np.empty(64, dtype=np.int64)
+    if q == 0:
+        return out
+    order = np.argsort(rows[start : start + pool], kind="mergesort")
+    for j in range(pool):
+        pi[j] = start + order[j]
+        pv[j] = rows[pi[j]]
+    for j in range(half):
+        sb[j] = rows[start + pool + j]
     _sort_small(sb)
-    for r in range(rows):
-        if r:  # slide: drop b[r - 1, 0], insert b[r, width - 1]
-            gone = b[r - 1, 0]
+    for r in range(q):
+        first = start + r
+        if r:
+            # the oldest part loses row first - 1 and gains row first + pool - 1
             k = 0
-            while k < width - 1 and sb[k] != gone:
+            while k < pool - 1 and pi[k] != first - 1:
                 k += 1
-            for j in range(k, width - 1):
+            for j in range(k, pool - 1):
+                pv[j] = pv[j + 1]
+                pi[j] = pi[j + 1]
+            new = rows[first + pool - 1]
+            j = pool - 2
+            while j >= 0 and pv[j] > new:
+                pv[j + 1] = pv[j]
+                pi[j + 1] = pi[j]
+                j -= 1
+            pv[j + 1] = new
+            pi[j + 1] = first + pool - 1
+            # the newest part loses that row and gains row first + size - 1
+            gone = rows[first + pool - 1]
+            k = 0
+            while k < half - 1 and sb[k] != gone:
+                k += 1
+            for j in range(k, half - 1):
                 sb[j] = sb[j + 1]
-            new = b[r, width - 1]
-            j = width - 2
+            new = rows[first + size - 1]
+            j = half - 2
             while j >= 0 and sb[j] > new:
                 sb[j + 1] = sb[j]
                 j -= 1
             sb[j + 1] = new
-        for j in range(width):
-            sa[j] = a[r, j]
-        _sort_small(sa)
+        cut = _kth_uniform(u[r], half - 1, counts, scratch)
+        m = 0
+        for j in range(pool):
+            if m < half and u[r, pi[j] - first] <= cut:
+                sa[m] = pv[j]
+                m += 1
         i = 0
         j = 0
         best = 0
-        while i < width or j < width:
-            v = sa[i] if j >= width or (i < width and sa[i] <= sb[j]) else sb[j]
-            while i < width and sa[i] == v:
+        while i < half or j < half:
+            v = sa[i] if j >= half or (i < half and sa[i] <= sb[j]) else sb[j]
+            while i < half and sa[i] == v:
                 i += 1
-            while j < width and sb[j] == v:
+            while j < half and sb[j] == v:
                 j += 1
             best = max(best, abs(i - j))
         out[r] = best

@@ -1272,11 +1272,11 @@ class KSWIN(_Sequential):
     ``stat_size``, with the two-sample KS test. Both samples have ``n = stat_size`` rows,
     so ``D = c / n`` for an integer count ``c`` and the exact p-value depends on ``c``
     alone: the test is ``c >= critical_``, read once from `scipy.stats.ks_2samp`, as
-    river's KSWIN calls it. Per tick: every tested row's window is a row of one
-    ``sliding_window_view``, its sample the ``stat_size`` smallest of ``window_size −
-    stat_size`` uniforms (a uniformly random subset), and ``c`` a compiled merge of the
-    two sorted samples per row (`~simlab.detectors._compiled.ks_counts`; the recent
-    sample's sorted copy slides with the window). A KS test per
+    river's KSWIN calls it. Per tick: one array of ``window_size − stat_size`` uniforms
+    per tested row, whose ``stat_size`` smallest pick the row's sample (a uniformly random
+    subset), and one compiled loop over the rows that keeps both parts of the window
+    sorted as it slides and merges them (`~simlab.detectors._compiled.kswin_counts`). A
+    KS test per
     row of heavily overlapping windows alarms far more often than `alpha` per row on a
     stationary stream; calibrate it on a no-change twin.
 
@@ -1347,17 +1347,15 @@ class KSWIN(_Sequential):
         if lo >= m:
             self.window_ = rows.copy()
             return _NO_ROWS
-        windows = np.lib.stride_tricks.sliding_window_view(rows, size)[w0 + lo + 1 - size :]
-        q, pool = windows.shape[0], size - half
+        start = w0 + lo + 1 - size  # where the first tested row's window starts
+        q, pool = rows.shape[0] - size + 1 - start, size - half
         state = self.draws_.bit_generator.state if first else None
-        pick = np.argpartition(self.draws_.random((q, pool)), half - 1, axis=1)[:, :half]
-        sample = np.take_along_axis(windows[:, :pool], pick, axis=1)
-        counts = _compiled().ks_counts(sample, windows[:, pool:])
+        counts = _compiled().kswin_counts(rows, start, size, half, self.draws_.random((q, pool)))
         hits, stop = _first(np.flatnonzero(counts >= self.critical_), first)
         if stop is not None:  # draw again exactly what the rows up to the alarm used
             self.draws_.bit_generator.state = state
             self.draws_.random((stop + 1, pool))
-            self.window_ = windows[stop].copy()
+            self.window_ = rows[start + stop : start + stop + size].copy()
             self.statistic_ = float(counts[stop]) / half
         else:
             self.window_ = rows[-size:].copy()
