@@ -1,14 +1,15 @@
 """Compiled row recursions of the sequential detectors (numba): one call per tick.
 
-Page–Hinkley, the CUSUMs, EDDM and ADWIN are recursions in which each row's state depends
-on the previous row's. `simlab.detectors._kernels` rewrites some recursions as vector
+DDM, EDDM, Page–Hinkley, the CUSUMs and ADWIN are recursions in which each row's state
+depends on the previous row's. `simlab.detectors._kernels` rewrites some recursions as vector
 operations (cumulative sums, ``minimum.accumulate``), but a tick of 1,000 rows then costs
 10–20 NumPy calls of 0.5–3.5 µs each, more than the recursion itself; river's pure-Python
 detectors spend about 0.3 µs a row. Here each detector's recursion is one compiled loop
 over the tick's rows (about 2 ns a row), in the textbook order of operations (no sum is
 reassociated, so the state is the element-by-element recursion's to the bit), with the
 re-arming after an alarm done inside the loop: a detector that alarms and re-arms every
-few rows costs no Python call per alarm.
+few rows costs no Python call per alarm. KSWIN's per-row KS tests (`kswin_counts`) keep
+both parts of the sliding window sorted from one row to the next.
 
 Conventions. Every kernel takes the tick's rows ``x`` (the error bit as bool, or the
 loss as float64), the detector's state packed in small arrays that it updates in place,
@@ -18,7 +19,7 @@ number of alarms written to `hits` (their positions in ``x``) and the new ``pend
 With ``rearm`` False nothing is reset and every alarming row is reported.
 
 The kernels are compiled on first use and cached on disk (``cache=True``), so a new
-process (a test run, a joblib or Dask worker) loads them in milliseconds.
+process (a test run, a joblib or Dask worker) loads them in a fraction of a second.
 """
 
 from __future__ import annotations
