@@ -369,7 +369,8 @@ class Challengers:
         self.true_hist = np.zeros((t, c, 2, N_AUC_BINS), np.int64) if task == "binary" else None
         self.obs_sums = np.zeros((t, c, 3))
         self.obs_hist = np.zeros((t, c, 2, N_AUC_BINS), np.int64) if task == "binary" else None
-        self.score_hist = np.zeros((t, c, n_bins), np.int64)
+        # binary: read from true_hist at the end (coarse_scores)
+        self.score_hist = None if task == "binary" else np.zeros((t, c, n_bins), np.int64)
         self.statistic = np.full((t, c), np.nan)
         self.harm = np.zeros((t, c))
         self.harm_bound = np.full((t, c), np.nan)

@@ -141,7 +141,8 @@ class Recorder:
             self.true_hist = np.zeros((t, 2, N_AUC_BINS), np.int64)
             self.obs_hist = np.zeros((t, 2, N_AUC_BINS), np.int64)
         self.ipw_hist: np.ndarray | None = None
-        self.score_hist = np.zeros((t, n_bins), np.int64)
+        # binary: read from true_hist at the end (coarse_scores); regression: binned per tick
+        self.score_hist = None if task == "binary" else np.zeros((t, n_bins), np.int64)
         self.feature_mean = np.full((t, f), np.nan)
         self.feature_std = np.full((t, f), np.nan)
         self.feature_missing = np.full((t, f), np.nan)
