@@ -242,7 +242,7 @@ def test_delay_distributions():
 
 def test_label_queue_matches_a_naive_bucketing():
     g = np.random.default_rng(0)
-    q = LabelQueue(span=80, batch=4)
+    q = LabelQueue(span=80)
     pending = []
     for k in range(60):
         keys = k + g.integers(0, 20, size=g.integers(0, 50))
@@ -255,6 +255,32 @@ def test_label_queue_matches_a_naive_bucketing():
         pending = [(key, v) for key, v in pending if key > k]
         assert ([] if got is None else got["v"].tolist()) == want
         assert len(q) == len(pending)
+
+
+def test_label_queue_pops_at_irregular_ticks_by_arrival_then_push_order():
+    # pops every 1-5 ticks, pushes of up to 3,000 rows (the pages grow several times, and
+    # freed pages are reused): each pop gives the rows due by then, by arrival tick, each
+    # tick's rows in push order
+    g = np.random.default_rng(1)
+    q = LabelQueue(span=400)
+    pending, serial, k = [], 0, 0
+    while k < 300:
+        for _ in range(g.integers(1, 6)):
+            keys = k + g.integers(0, 60, size=g.integers(0, 3000))
+            ids = serial + np.arange(keys.size)
+            serial += keys.size
+            q.push(keys, {"id": ids, "key": keys.astype(float)})
+            pending.extend(zip(keys.tolist(), ids.tolist(), strict=True))
+            k += 1
+        got = q.pop(k)
+        want = sorted((key, i) for key, i in pending if key <= k)  # ids grow in push order
+        pending = [(key, i) for key, i in pending if key > k]
+        have = [] if got is None else list(zip(got["key"].astype(int), got["id"], strict=True))
+        have = [(int(key), int(i)) for key, i in have]
+        assert have == want
+        assert len(q) == len(pending)
+    with pytest.raises(ValueError, match="outside"):
+        q.push(np.array([400]), {"id": np.array([0]), "key": np.array([0.0])})
 
 
 @pytest.mark.parametrize(

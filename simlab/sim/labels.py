@@ -1,12 +1,12 @@
-"""The label queue: rows wait here until their label's arrival tick, found with one vector search.
+"""The label queue: rows wait in pages owned by their arrival tick until that tick comes.
 
-Rows wait in *segments*, each sorted by arrival tick, appended to one growing buffer per payload
-field. A push (one tick's labelled rows) appends a segment; every `batch` pushes, the newest
-segments are merged into one (a stable radix sort of their waiting rows), so only a few dozen
-segments are ever live. Keyed by ``segment number × span + arrival tick``, all segments together
-form one sorted array: a single `numpy.searchsorted` finds, for every live segment at once, how
-far its rows are due, and the rows due are a contiguous run of each segment. A pop is that search
-and a gather: never a Python loop over rows or arrival ticks.
+Each waiting row holds a slot of one buffer per payload field. The buffers are cut into pages
+of `simlab.sim._compiled.PAGE` slots; each arrival tick fills a list of pages with its rows in
+push order, so a tick's rows sit in a few contiguous runs. A pop gathers the rows of the ticks
+that are due and frees their pages for later pushes, so the buffers hold only the rows in
+flight. The page bookkeeping is one compiled call per push or pop (`simlab.sim._compiled`);
+the payload moves with one NumPy scatter or gather per field. Never a Python loop over rows or
+arrival ticks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ import numpy as np
 
 __all__ = ["LabelQueue"]
 
-_RADIX = np.iinfo(np.uint16).max  # arrival offsets below this sort by radix (stable, fast)
+
+def _kernels():
+    """The compiled kernels, imported on first use (numba adds 0.15 s to an import)."""
+    from simlab.sim import _compiled
+
+    return _compiled
 
 
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
@@ -24,36 +29,18 @@ def _grown(a: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _stable_order(arrival: np.ndarray) -> np.ndarray:
-    """The stable sort order of integer arrival ticks (a radix sort when their range allows)."""
-    low = arrival.min()
-    if arrival.max() - low < _RADIX:
-        return np.argsort((arrival - low).astype(np.uint16), kind="stable")
-    return np.argsort(arrival, kind="stable")
-
-
-def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-    """The positions of every ``range(start[i], stop[i])``, concatenated in order."""
-    counts = stop - start
-    total = int(counts.sum())
-    return np.arange(total) + np.repeat(start - (np.cumsum(counts) - counts), counts)
-
-
 class LabelQueue:
     """Pending labels keyed by arrival tick; ``pop(k)`` returns every row due by tick `k`.
 
-    Rows come out by arrival tick within batches of pushes, and otherwise in the order they
-    were pushed: with a pop every tick, each tick's arrivals come out in push order, each
-    push's rows in their own order. Pops come in increasing `k`.
+    Rows come out by arrival tick, and within a tick in the order they were pushed (each
+    push's rows in their own order): with a pop every tick, each tick's arrivals come out in
+    push order.
 
     Parameters
     ----------
     span
         A bound above every arrival tick (the run's number of ticks, say); larger arrival
         ticks are refused.
-    batch
-        Pushes merged into one segment (fewer live segments make pops cheaper; each merge
-        copies the rows still waiting in the pushes it merges).
 
     Examples
     --------
@@ -64,93 +51,54 @@ class LabelQueue:
     ([10, 20], None, [30], 0)
     """
 
-    def __init__(self, span: int = 2**31, batch: int = 16):
+    def __init__(self, span: int):
         self.span = int(span)
-        self.batch = int(batch)
         self._fields: dict[str, np.ndarray] | None = None
-        self._spare: tuple | None = None  # buffers of the same size, for compaction
-        self._keys = np.empty(0, np.int64)  # per segment, sorted: segment * span + arrival
-        self._size = 0  # rows written into the buffers
-        self._start = np.empty(64, np.int64)  # per segment: its next waiting row, its end
-        self._end = np.empty(64, np.int64)
-        self._live = np.empty(0, np.int64)  # segments with rows still waiting, oldest first
-        self._segments = 0
-        self._pending = 0  # pushes since the last merge (the newest live segments)
+        # per arrival tick: its first and last page, rows in the last page, rows waiting
+        self._head = np.full(self.span, -1, np.int64)
+        self._tail = np.full(self.span, -1, np.int64)
+        self._fill = np.zeros(self.span, np.int64)
+        self._count = np.zeros(self.span, np.int64)
+        self._scratch = np.zeros(self.span, np.int64)
+        self._page_next = np.empty(0, np.int64)  # per page: the tick's next page, or -1
+        self._free = np.empty(0, np.int64)  # free pages, a stack (top at _n_free - 1)
+        self._n_free = 0
+        self._floor = self.span  # no row waits for a tick below this
+        self._n = 0  # rows waiting
 
     def __len__(self) -> int:
-        return int((self._end[self._live] - self._start[self._live]).sum())
+        return self._n
 
-    def _reserve(self, n: int, payload: dict) -> None:
-        """Room for `n` more rows: compact the waiting rows to the front, growing if need be.
+    def _grow(self, pages: int) -> None:
+        """At least `pages` more free pages (the buffers double, or more if need be)."""
+        k = _kernels()
+        old = self._page_next.shape[0]
+        new = max(2 * old, old + pages, 16)
+        self._page_next = _grown(self._page_next, new)
+        free = np.empty(new, np.int64)
+        free[: self._n_free] = self._free[: self._n_free]
+        free[self._n_free : self._n_free + new - old] = np.arange(new - 1, old - 1, -1)
+        self._free = free  # the fresh pages on top, the lowest first
+        self._n_free += new - old
+        self._fields = {name: _grown(b, new * k.PAGE) for name, b in self._fields.items()}
 
-        Compaction gathers only the rows still waiting (stragglers of old segments do not pin
-        the buffer), into a spare buffer of the same size that is reused, so after the first
-        few compactions no memory is allocated or touched for the first time.
-        """
+    def _start(self, payload: dict) -> None:
+        """The payload fields' buffers, made at the first push (later pushes: the same fields)."""
         if self._fields is None:
-            cap = 64 * n + 1024
-            self._fields = {k: np.empty(cap, dtype=np.asarray(v).dtype) for k, v in payload.items()}
-            self._keys = np.empty(cap, np.int64)
-        elif self._size + n > self._keys.shape[0]:
-            live = self._live
-            start, end = self._start[live], self._end[live]
-            index = _ranges(start, end)
-            waiting = index.size
-            cap = self._keys.shape[0]
-            if 2 * (waiting + n) > cap:  # keep at least half the buffer free after compacting
-                cap = 2 * (waiting + n)
-                self._spare = None
-            if self._spare is None or self._spare[0].shape[0] != cap:
-                keys = np.empty(cap, np.int64)
-                fields = {k: np.empty(cap, dtype=b.dtype) for k, b in self._fields.items()}
-            else:
-                keys, fields = self._spare
-            np.take(self._keys, index, out=keys[:waiting])
-            for name, buf in self._fields.items():
-                if fields[name].dtype != buf.dtype:  # a string field that grew
-                    fields[name] = np.empty(cap, dtype=buf.dtype)
-                np.take(buf, index, out=fields[name][:waiting])
-            self._spare = (self._keys, self._fields) if self._keys.shape[0] == cap else None
-            self._keys, self._fields, self._size = keys, fields, waiting
-            counts = end - start
-            self._start[live] = np.cumsum(counts) - counts
-            self._end[live] = self._start[live] + counts
-        if self._segments == self._start.shape[0]:
-            self._start = _grown(self._start, 2 * self._segments)
-            self._end = _grown(self._end, 2 * self._segments)
+            self._fields = {k: np.empty(0, dtype=np.asarray(v).dtype) for k, v in payload.items()}
+        elif payload.keys() != self._fields.keys():
+            raise ValueError(f"payload fields {sorted(payload)} != {sorted(self._fields)}")
 
-    def _append(self, arrival: np.ndarray, fields: dict, index: np.ndarray | None = None) -> None:
-        """Append one segment: rows ``fields[name][index]`` sorted stably by `arrival`."""
-        order = _stable_order(arrival)
-        take = order if index is None else index[order]
-        lo, hi = self._size, self._size + arrival.shape[0]
-        np.add(arrival[order], self._segments * self.span, out=self._keys[lo:hi])
-        for name, values in fields.items():
+    def _write(self, slots: np.ndarray, payload: dict, rows: np.ndarray | None) -> None:
+        """Write ``payload[name][rows]`` (all rows if None; scalars as they are) to `slots`."""
+        for name, values in payload.items():
             values = np.asarray(values)
+            if rows is not None and values.ndim:
+                values = values[rows]
             buf = self._fields[name]
             if buf.dtype.kind in "US" and values.dtype.itemsize > buf.dtype.itemsize:
                 self._fields[name] = buf = buf.astype(values.dtype)  # longer strings arrived
-            buf[lo:hi] = values[take]
-        self._start[self._segments] = lo
-        self._end[self._segments] = hi
-        self._live = np.append(self._live, self._segments)
-        self._size = hi
-        self._segments += 1
-
-    def _merge(self) -> None:
-        """Merge the pending segments (the newest) into one: their waiting rows, re-sorted."""
-        pending = self._live[-self._pending :]
-        start, end = self._start[pending], self._end[pending]
-        index = _ranges(start, end)
-        self._live = self._live[: -self._pending]
-        self._segments = int(pending[0])  # the merged segment takes the first one's number
-        self._size = int(start[0])  # rows before it are gone; those after are copied first
-        self._pending = 0
-        if index.size:
-            arrival = self._keys[index] - np.repeat(pending * self.span, end - start)
-            lo, hi = int(start[0]), int(end.max())  # the pending rows' region, copied once
-            fields = {name: buf[lo:hi].copy() for name, buf in self._fields.items()}
-            self._append(arrival, fields, index - lo)
+            buf[slots] = values
 
     def push(self, keys: np.ndarray, payload: dict) -> None:
         """Queue rows with arrival ticks `keys` and their payload columns (equal lengths)."""
@@ -161,31 +109,84 @@ class LabelQueue:
         low, high = int(keys.min()), int(keys.max())
         if low < 0 or high >= self.span:
             raise ValueError(f"arrival ticks [{low}, {high}] are outside [0, span={self.span})")
-        self._reserve(n, payload)
-        if payload.keys() != self._fields.keys():
-            raise ValueError(f"payload fields {sorted(payload)} != {sorted(self._fields)}")
-        self._append(keys, payload)
-        self._pending += 1
-        if self._pending == self.batch:
-            self._merge()
+        self._start(payload)
+        slots = np.empty(n, np.int64)
+        push = _kernels().queue_push
+        args = (self._head, self._tail, self._fill, self._count)
+        n_free = push(keys, *args, self._page_next, self._free, self._n_free, slots, self._scratch)
+        if n_free < 0:  # not enough free pages: grow and push again
+            self._grow(-n_free - self._n_free)
+            n_free = push(
+                keys, *args, self._page_next, self._free, self._n_free, slots, self._scratch
+            )
+        self._n_free = n_free
+        self._write(slots, payload, None)
+        self._n += n
+        self._floor = min(self._floor, low)
+
+    def push_hours(
+        self, t: float, delays, tick_hours: float, labelled, payload: dict, horizon=None
+    ) -> None:
+        """Queue the `labelled` rows served at hour `t`, each due after its delay (hours).
+
+        A row arrives at the first tick at or after ``t + delay`` (tick ``k`` starts at hour
+        ``k * tick_hours``); rows due at or after `horizon` (default: `span`), an infinite
+        delay among them, never arrive and are not kept. `payload` maps each field to one
+        value per row, or to one value for every row (a scalar).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> q = LabelQueue(span=10)
+        >>> q.push_hours(2.0, np.array([0.5, np.inf, 3.0]), 1.0, np.array([True, True, True]),
+        ...              {"y": np.array([1, 2, 3]), "t": 2.0})
+        >>> q.pop(3), len(q)
+        ({'y': array([1]), 't': array([2.])}, 1)
+        """
+        delays = np.asarray(delays, dtype=np.float64)
+        labelled = np.asarray(labelled, dtype=bool)
+        n = delays.shape[0]
+        if labelled.shape != (n,):
+            raise ValueError(f"labelled has shape {labelled.shape}; expected ({n},)")
+        if not n:
+            return
+        self._start(payload)
+        slots, rows = np.empty(n, np.int64), np.empty(n, np.int64)
+        push = _kernels().queue_push_hours
+        horizon = self.span if horizon is None else min(int(horizon), self.span)
+        args = (float(t), delays, float(tick_hours), horizon, labelled)
+        state = (self._head, self._tail, self._fill, self._count, self._page_next, self._free)
+        m, n_free, low = push(*args, *state, self._n_free, slots, rows, self._scratch)
+        if m < 0:
+            raise ValueError(f"a label would arrive at tick {low}, before tick 0 (t={t})")
+        if n_free < 0:  # not enough free pages: grow and push again
+            self._grow(-n_free - self._n_free)
+            state = (self._head, self._tail, self._fill, self._count, self._page_next, self._free)
+            m, n_free, low = push(*args, *state, self._n_free, slots, rows, self._scratch)
+        self._n_free = n_free
+        if m:
+            self._write(slots[:m], payload, None if m == n else rows[:m])
+            self._n += m
+            self._floor = min(self._floor, low)
 
     def pop(self, k: int) -> dict | None:
         """Remove and return the payload of every row with arrival tick <= `k` (None if none)."""
-        live = self._live
-        if not live.size:
-            return None
         k = min(int(k), self.span - 1)  # no row arrives later; a larger k must not reach
-        start = self._start[live]
-        stop = np.searchsorted(self._keys[: self._size], live * self.span + k, "right")
-        np.maximum(stop, start, out=stop)
-        index = _ranges(start, stop)
-        if not index.size:
+        if k < self._floor or not self._n:
             return None
-        out = {name: buf[index] for name, buf in self._fields.items()}
-        self._start[live] = stop
-        done = stop == self._end[live]
-        if done.any():
-            keep = ~done
-            keep[-self._pending or live.size :] = True  # pending segments stay until merged
-            self._live = live[keep]
-        return out
+        slots, self._n_free = _kernels().queue_pop(
+            self._floor,
+            k,
+            self._head,
+            self._tail,
+            self._fill,
+            self._count,
+            self._page_next,
+            self._free,
+            self._n_free,
+        )
+        self._floor = k + 1
+        if not slots.shape[0]:
+            return None
+        self._n -= slots.shape[0]
+        return {name: buf[slots] for name, buf in self._fields.items()}

@@ -219,30 +219,21 @@ class Labels:
 
         `extra` maps more per-row arrays (a challenger's scores, say) to carry with them.
         """
-        arrive = np.ceil((t + delays) / self.tick_hours - 1e-9)
-        due = labelled & (arrive < self.n_ticks)  # inf (never) and past the horizon never arrive
-        if not due.any():
-            return
-        all_due = bool(due.all())
-
-        def pick(a):
-            return a if all_due else a[due]
-
-        n = int(due.sum())
-        payload = {"y": pick(y), "score": pick(scores), "t": np.full(n, t)}
-        payload["w"] = 1.0 / pick(propensity)
+        payload = {"y": y, "score": scores, "t": float(t), "p": propensity}
         if extra:
-            for name, col in extra.items():
-                payload[name] = pick(col)
+            payload.update(extra)
         if self.keep_rows:
             full = _complete(columns, self.schema, len(y))
             for name, col in full.items():
-                payload["col:" + name] = pick(col)
-        self.queue.push(pick(arrive).astype(np.int64), payload)
+                payload["col:" + name] = col
+        # labels due at or after the horizon (or never) are not kept: span is n_ticks + 1
+        self.queue.push_hours(t, delays, self.tick_hours, labelled, payload, horizon=self.n_ticks)
 
     def deliver(self, k: int) -> dict | None:
         """The labels arriving at tick `k` (None if none); kept for retraining if asked."""
         arrived = self.queue.pop(k)
+        if arrived is not None:
+            arrived["w"] = 1.0 / arrived.pop("p")  # inverse label propensities
         if arrived is not None and self.keep_rows:
             self.history.append(arrived)
         return arrived

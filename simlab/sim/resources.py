@@ -20,8 +20,9 @@ from simlab.errors import ConfigError
 __all__ = ["Estimate", "check_resources", "estimate", "memory_budget"]
 
 _F8 = 8  # bytes of a float64 or int64
-#: A label waiting in the queue: arrival key, label, score, serve time, weight, sorted copy.
-_LABEL_BYTES = 5 * _F8 * 2
+#: A label waiting in the queue: label, score, serve time, weight, in pages that grow by
+#: doubling (so up to twice the rows in flight).
+_LABEL_BYTES = 4 * _F8 * 2
 #: Copies of a tick's rows alive at once (world columns, served matrix, monitors' stacks, ...).
 _ROW_COPIES = 8
 

@@ -84,10 +84,10 @@ def test_batch_take_then_concat_restores_rows(sizes, data):
 
 @settings(max_examples=50)
 @given(
-    st.lists(st.lists(st.integers(0, 30), max_size=40), min_size=1, max_size=40), st.integers(1, 8)
+    st.lists(st.lists(st.integers(0, 30), max_size=40), min_size=1, max_size=40),
 )
-def test_label_queue_releases_each_row_once_on_its_tick(pushes, batch):
-    q = LabelQueue(span=100, batch=batch)
+def test_label_queue_releases_each_row_once_on_its_tick(pushes):
+    q = LabelQueue(span=100)
     released = []
     for k, delays in enumerate(pushes):
         keys = k + np.array(delays, dtype=np.int64)
