@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["binary_pass", "feature_moments", "pairwise_sum"]
+__all__ = ["arm_correct", "binary_pass", "feature_moments", "pairwise_sum", "split_harm"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -153,3 +153,52 @@ def feature_moments(x, mean, std):
             dev[i] = d * d
         std[r] = np.sqrt(_pairwise(dev, 0, n) / n)
     return True
+
+
+@njit(**_JIT)
+def _correct(y, s, cutoff):
+    """A binary prediction is correct: its score on its label's side of `cutoff` (NaN: not)."""
+    return s >= cutoff if y == 1 else s < cutoff
+
+
+@njit(**_JIT)
+def split_harm(arm, i, y, mine_scores, champion, cutoff, t, delays, tick_hours, horizon, labelled):
+    """Arm `i`'s rows (``arm == i``): how many, their excess errors, how many get a label.
+
+    The excess is the errors arm `i` made beyond the champion's on the same rows (binary
+    predictions, `simlab.scoring.row_values`' accuracy). A row served at hour `t` gets its
+    label if `labelled` and due before `horizon`, at tick ``ceil((t + delay) / tick_hours
+    - 1e-9)`` (the label queue's rule). Returns ``(n, excess, n_due)``.
+    """
+    n = 0
+    excess = 0
+    n_due = 0
+    for r in range(arm.shape[0]):
+        if arm[r] != i:
+            continue
+        n += 1
+        excess += int(_correct(y[r], champion[r], cutoff)) - int(
+            _correct(y[r], mine_scores[r], cutoff)
+        )
+        if labelled[r] and np.ceil((t + delays[r]) / tick_hours - 1e-9) < horizon:
+            n_due += 1
+    return n, excess, n_due
+
+
+@njit(**_JIT)
+def arm_correct(arm, i, y, champion, mine_scores, cutoff, out):
+    """Arrived labels per arm: adds ``[n_a, correct_a, n_b, correct_b]`` to `out`.
+
+    Rows the champion decided (``arm < 0``) are judged on its scores, rows arm `i` decided
+    on `mine_scores` (binary predictions, as `split_harm`).
+    """
+    for r in range(arm.shape[0]):
+        a = arm[r]
+        if a < 0:
+            out[0] += 1
+            if _correct(y[r], champion[r], cutoff):
+                out[1] += 1
+        elif a == i:
+            out[2] += 1
+            if _correct(y[r], mine_scores[r], cutoff):
+                out[3] += 1

@@ -82,3 +82,30 @@ def test_the_kernels_reload_from_the_disk_cache_in_a_new_process():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "-1"  # no free page: one page needed, nothing changed
+
+
+def test_the_arm_kernels_count_what_the_row_values_count():
+    g = np.random.default_rng(5)
+    n = 2000
+    arm = g.integers(-1, 2, n)
+    y = g.integers(0, 2, n).astype(np.int8)
+    champion, mine = g.random(n), g.random(n)
+    mine[::97] = np.nan  # failed rows are wrong
+    delays = g.exponential(30.0, n)
+    delays[::13] = np.inf
+    labelled = g.random(n) < 0.8
+    t, horizon = 17.0, 60
+    wrong = {name: 1.0 - row_values("accuracy", y, s) for name, s in (("c", champion), ("m", mine))}
+    due = labelled & (np.ceil((t + delays) / 1.0 - 1e-9) < horizon)
+    for i in (0, 1):
+        rows = arm == i
+        got = _compiled.split_harm(
+            arm, i, y, mine, champion, CUTOFF, t, delays, 1.0, horizon, labelled
+        )
+        excess = (wrong["m"][rows] - wrong["c"][rows]).sum()
+        assert got == (rows.sum(), excess, (rows & due).sum())
+        out = np.zeros(4, np.int64)
+        _compiled.arm_correct(arm, i, y, champion, mine, CUTOFF, out)
+        a = arm < 0
+        want = [a.sum(), (1 - wrong["c"][a]).sum(), rows.sum(), (1 - wrong["m"][rows]).sum()]
+        assert out.tolist() == want

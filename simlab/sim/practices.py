@@ -29,7 +29,14 @@ from simlab.events import Event, EventKind
 from simlab.models import ModelAdapter
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.scoring import N_AUC_BINS, binary_sums, coarse_scores, regression_sums, row_values
+from simlab.scoring import (
+    CUTOFF,
+    N_AUC_BINS,
+    binary_sums,
+    coarse_scores,
+    regression_sums,
+    row_values,
+)
 from simlab.validation import check_bool, check_int, check_real
 
 __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
@@ -452,8 +459,9 @@ class Challengers:
         c = len(self.practices)
         champion = served.scores
         self._n_tick = n
-        self._arm = np.full(n, -1, dtype=np.int64)
-        self._scores = np.full((c, n), np.nan)
+        # the arm that decided each row (-1: the champion), for practices that split traffic
+        self._arm = np.full(n, -1, dtype=np.int64) if self.splits else None
+        self._scores = [None] * c  # per challenger: its scores (None: it is not running)
         acted = champion
         for i, p in enumerate(self.practices):
             if self.status[i] != "running":
@@ -473,8 +481,7 @@ class Challengers:
 
     def after_response(self, k, t, y, champion, delays, labelled, proxy) -> None:
         """Record true metrics and harm; queue labels; count proxies per arm."""
-        arrive = np.ceil((t + delays) / self.tick_hours - 1e-9)
-        due = labelled & (arrive < self.n_ticks)
+        due = None  # the rows whose labels will arrive (needed for the arms' harm only)
         for i in range(len(self.practices)):
             if self.status[i] != "running":
                 continue
@@ -487,8 +494,18 @@ class Challengers:
                 self.true_sums[k, i] = regression_sums(y, s)
             if not self.splits:
                 continue  # shadows only: no arms, no harm, no per-arm proxies
-            mine = self._arm == i
-            if mine.any():
+            if self.task == "binary":  # one compiled pass over the arms
+                n_b, excess, n_due = _kernels().split_harm(
+                    self._arm, i, y, s, champion, CUTOFF,
+                    float(t), delays, float(self.tick_hours), self.n_ticks, labelled,
+                )  # fmt: skip
+                self._harm[i] += float(excess)
+                self.n_served_b[i] += n_b
+                self.n_flight_b[i] += n_due
+            mine = None if self.task == "binary" else self._arm == i
+            if mine is not None and mine.any():
+                if due is None:
+                    due = labelled & (np.ceil((t + delays) / self.tick_hours - 1e-9) < self.n_ticks)
                 self._harm[i] += float(
                     (
                         _errors(self.task, y[mine], s[mine])
@@ -498,6 +515,7 @@ class Challengers:
                 self.n_served_b[i] += int(mine.sum())
                 self.n_flight_b[i] += int((mine & due).sum())
             if proxy is not None:
+                mine = self._arm == i if mine is None else mine
                 for arm, rows in ((0, self._arm < 0), (1, mine)):
                     seen = proxy[rows]
                     seen = seen[~np.isnan(seen)]
@@ -508,8 +526,8 @@ class Challengers:
     def carried(self) -> dict:
         """What the engine's label queue carries for the challengers: their scores and the arm."""
         out = {"ch:arm": self._arm} if self.splits else {}
-        for i in range(len(self.practices)):
-            out[f"ch:s{i}"] = self._scores[i]
+        for i, s in enumerate(self._scores):  # NaN: not running when the row was served
+            out[f"ch:s{i}"] = np.full(self._n_tick, np.nan) if s is None else s
         return out
 
     def deliver(self, k: int, t: float, arrived, deployment) -> None:
@@ -529,10 +547,10 @@ class Challengers:
         for i, p in enumerate(self.practices):
             if arrived is not None and self.models[i] is not None:
                 s = arrived[f"s{i}"]
-                known = ~np.isnan(s)
-                every = bool(known.all())  # the usual case: it scored all these rows
-                y = arrived["y"] if every else arrived["y"][known]
-                scored = s if every else s[known]
+                unknown = np.isnan(s)
+                every = not unknown.any()  # the usual case: it scored all these rows
+                y = arrived["y"] if every else arrived["y"][~unknown]
+                scored = s if every else s[~unknown]
                 if self.task == "binary":
                     self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, scored)
                 else:
@@ -541,11 +559,19 @@ class Challengers:
                     if p.promote and self.status[i] == "running":
                         # both scored every row: judge both on the arrived labels of rows
                         # this candidate scored
-                        mine = known & (arrived["t"] >= self.started_at[i])
+                        mine = ~unknown & (arrived["t"] >= self.started_at[i])
                         for arm, sc in ((0, arrived["champion"]), (1, s)):
                             good = 1.0 - _errors(self.task, arrived["y"][mine], sc[mine])
                             self.n_lab[i, arm] += good.shape[0]
                             self.good_lab[i, arm] += float(good.sum())
+                elif self.task == "binary":  # one compiled pass over the arms
+                    counts = np.zeros(4, np.int64)
+                    _kernels().arm_correct(
+                        arrived["arm"], i, arrived["y"], arrived["champion"], s, CUTOFF, counts
+                    )
+                    self.n_lab[i] += counts[[0, 2]]
+                    self.good_lab[i] += counts[[1, 3]]
+                    self.n_flight_b[i] -= counts[2]
                 else:
                     for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
                         scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
@@ -667,6 +693,13 @@ class Challengers:
             "challenger_harm": self.harm,
             "challenger_harm_bound": self.harm_bound,
         }
+
+
+def _kernels():
+    """The compiled reductions, imported on first use (numba adds 0.15 s to an import)."""
+    from simlab import _compiled
+
+    return _compiled
 
 
 def _errors(task: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
