@@ -100,15 +100,17 @@ def pairwise_sum(a):
 
 
 @njit(**_JIT)
-def binary_pass(y, s, n_bins, cutoff, eps, q, hist):
+def binary_pass(y, s, cutoff, eps, q, hist):
     """One pass over binary predictions: the correct count, the AUC histogram, log-loss's q.
 
     For scores `s` all in [0, 1]: row ``i`` is correct when ``(s >= cutoff) == (y == 1)``;
-    ``q[i]`` is the probability given to its class, floored at `eps`; ``hist`` (int64 zeros,
-    ``2 * n_bins``) counts negatives' then positives' scores in equal bins. Returns the
-    correct count, or -1 at the first score outside [0, 1] or NaN (then nothing is usable).
+    ``q[i]`` is the probability given to its class, floored at `eps`; `hist` (int64 zeros,
+    shape ``(2, n_bins)``) counts negatives' then positives' scores in equal bins. Returns
+    the correct count, or -1 at the first score outside [0, 1] or NaN (then nothing is
+    usable).
     """
     correct = 0
+    n_bins = hist.shape[1]
     top = n_bins - 1
     for i in range(s.shape[0]):
         v = s[i]
@@ -120,9 +122,7 @@ def binary_pass(y, s, n_bins, cutoff, eps, q, hist):
         b = int(v * n_bins)
         if b > top:
             b = top
-        if pos:
-            b += n_bins
-        hist[b] += 1
+        hist[1 if pos else 0, b] += 1
         if (v >= cutoff) == pos:
             correct += 1
     return correct

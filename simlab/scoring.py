@@ -31,6 +31,7 @@ __all__ = [
     "REGRESSION_METRICS",
     "auc_from_hist",
     "binary_sums",
+    "binary_sums_into",
     "coarse_scores",
     "metrics_from_sums",
     "regression_sums",
@@ -121,15 +122,10 @@ def binary_sums(
     """
     y = np.asarray(y)
     s = np.asarray(scores, dtype=float)
-    if weights is None and s.size and s.ndim == 1 and y.shape == s.shape:
-        # the usual case, no NaN and all in [0, 1]: one compiled pass (the same values as
-        # `row_values`, the logarithms NumPy's)
-        q = np.empty(s.shape[0])
-        hist = np.zeros(2 * N_AUC_BINS, np.int64)
-        correct = _kernels().binary_pass(y, s, N_AUC_BINS, CUTOFF, EPS, q, hist)
-        if correct >= 0:
-            sums = np.array([y.shape[0], correct, -np.log(q).sum()])
-            return sums, hist.reshape(2, N_AUC_BINS)
+    if weights is None:
+        sums, hist = np.empty(3), np.empty((2, N_AUC_BINS), np.int64)
+        if binary_sums_into(y, s, sums, hist):
+            return sums, hist
     pos = y == 1
     correct = row_values("accuracy", y, s)
     ll = row_values("log_loss", y, s)
@@ -144,6 +140,38 @@ def binary_sums(
         sums = np.array([w.sum(), (w * correct).sum(), (w * ll).sum()])
         hist = np.bincount(codes, weights=w[ok], minlength=2 * N_AUC_BINS)
     return sums, hist.reshape(2, N_AUC_BINS)
+
+
+def binary_sums_into(y: np.ndarray, scores: np.ndarray, sums: np.ndarray, hist: np.ndarray) -> bool:
+    """`binary_sums` written into `sums` (3,) and `hist` (2, N_AUC_BINS, int64), if it can.
+
+    The usual case, every score in [0, 1] (no NaN), is one compiled pass that writes the
+    same values as `binary_sums` (the logarithms NumPy's) and returns True; otherwise it
+    returns False, and what it wrote is to be ignored (take `binary_sums`'s general path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sums, hist = np.empty(3), np.empty((2, N_AUC_BINS), np.int64)
+    >>> binary_sums_into(np.array([1, 0]), np.array([0.9, 0.2]), sums, hist)
+    True
+    >>> sums.round(4).tolist(), int(hist.sum())
+    ([2.0, 2.0, 0.3285], 2)
+    >>> binary_sums_into(np.array([1, 0]), np.array([0.9, np.nan]), sums, hist)
+    False
+    """
+    n = y.shape[0]
+    if not n or scores.ndim != 1 or y.shape != scores.shape or scores.dtype != np.float64:
+        return False
+    q = np.empty(n)
+    hist.fill(0)
+    correct = _kernels().binary_pass(y, scores, CUTOFF, EPS, q, hist)
+    if correct < 0:
+        return False
+    sums[0] = n
+    sums[1] = correct
+    sums[2] = -np.log(q).sum()
+    return True
 
 
 def regression_sums(

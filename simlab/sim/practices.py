@@ -33,6 +33,7 @@ from simlab.scoring import (
     CUTOFF,
     N_AUC_BINS,
     binary_sums,
+    binary_sums_into,
     coarse_scores,
     regression_sums,
     row_values,
@@ -486,10 +487,9 @@ class Challengers:
             if self.status[i] != "running":
                 continue
             s = self._scores[i]
-            if self.task == "binary":
-                sums, hist = binary_sums(y, s)
-                self.true_sums[k, i] = sums
-                self.true_hist[k, i] = hist  # the score histogram is read from it at the end
+            if self.task == "binary":  # the score histogram is read from true_hist at the end
+                if not binary_sums_into(y, s, self.true_sums[k, i], self.true_hist[k, i]):
+                    self.true_sums[k, i], self.true_hist[k, i] = binary_sums(y, s)
             else:
                 self.true_sums[k, i] = regression_sums(y, s)
             if not self.splits:
@@ -547,19 +547,28 @@ class Challengers:
         for i, p in enumerate(self.practices):
             if arrived is not None and self.models[i] is not None:
                 s = arrived[f"s{i}"]
-                unknown = np.isnan(s)
-                every = not unknown.any()  # the usual case: it scored all these rows
-                y = arrived["y"] if every else arrived["y"][~unknown]
-                scored = s if every else s[~unknown]
-                if self.task == "binary":
-                    self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, scored)
-                else:
-                    self.obs_sums[k, i] = regression_sums(y, scored)
+                y = arrived["y"]
+                # the usual case: it scored every row, all in [0, 1] (one compiled pass)
+                if self.task == "binary" and binary_sums_into(
+                    y, s, self.obs_sums[k, i], self.obs_hist[k, i]
+                ):
+                    unknown = None
+                else:  # judged on the rows it scored
+                    unknown = np.isnan(s)
+                    every = not unknown.any()
+                    y = y if every else y[~unknown]
+                    scored = s if every else s[~unknown]
+                    if self.task == "binary":
+                        self.obs_sums[k, i], self.obs_hist[k, i] = binary_sums(y, scored)
+                    else:
+                        self.obs_sums[k, i] = regression_sums(y, scored)
                 if isinstance(p, Shadow):
                     if p.promote and self.status[i] == "running":
                         # both scored every row: judge both on the arrived labels of rows
                         # this candidate scored
-                        mine = ~unknown & (arrived["t"] >= self.started_at[i])
+                        mine = arrived["t"] >= self.started_at[i]
+                        if unknown is not None:
+                            mine &= ~unknown
                         for arm, sc in ((0, arrived["champion"]), (1, s)):
                             good = 1.0 - _errors(self.task, arrived["y"][mine], sc[mine])
                             self.n_lab[i, arm] += good.shape[0]

@@ -13,6 +13,7 @@ from simlab.scoring import (
     N_AUC_BINS,
     REGRESSION_METRICS,
     binary_sums,
+    binary_sums_into,
     coarse_scores,
     metrics_from_sums,
     regression_sums,
@@ -186,10 +187,9 @@ class Recorder:
         self.version[k] = deployed.version
         for j, split in enumerate(SPLITS):
             self.offline[k, :, j] = deployed.offline[split]
-        if self.task == "binary":
-            sums, hist = binary_sums(y, scores)
-            self.true_sums[k] = sums
-            self.true_hist[k] = hist  # the score histogram is read from it at the end
+        if self.task == "binary":  # the score histogram is read from true_hist at the end
+            if not binary_sums_into(y, scores, self.true_sums[k], self.true_hist[k]):
+                self.true_sums[k], self.true_hist[k] = binary_sums(y, scores)
         else:
             self.true_sums[k] = regression_sums(y, scores)
             s = np.asarray(scores, dtype=float)
@@ -257,9 +257,9 @@ class Recorder:
         """
         self.n_labels[k] = y.shape[0]
         if self.task == "binary":
-            sums, hist = binary_sums(y, scores)
-            self.obs_sums[k] = sums
-            self.obs_hist[k] = hist
+            if not binary_sums_into(y, scores, self.obs_sums[k], self.obs_hist[k]):
+                self.obs_sums[k], self.obs_hist[k] = binary_sums(y, scores)
+            sums, hist = self.obs_sums[k], self.obs_hist[k]
         else:
             sums, hist = regression_sums(y, scores), None
             self.obs_sums[k] = sums
