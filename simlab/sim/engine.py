@@ -119,6 +119,8 @@ class _Run:
         self.history = None  # the initial training batch (challengers starting at hour 0)
         self.serving_log = ServingLog(tick_hours=scenario.tick_hours)
         self.proxies = _emits_proxies(self.world)
+        # a world that does not respond labels every row for sure (`Response.everything`)
+        self.certain = getattr(self.world, "respond", None) is None
         self.recorder = Recorder(
             n_ticks=self.n_ticks,
             task=self.task,
@@ -169,7 +171,7 @@ class _Run:
             labelled=response.labelled,
             y=response.y,
             scores=out.scores,
-            propensity=response.label_propensity,
+            propensity=None if self.certain else response.label_propensity,
             columns=batch.columns,
             extra=None if ch is None else ch.carried(),
         )

@@ -213,13 +213,26 @@ class Labels:
         self.keep_rows = keep_rows
         self.queue = LabelQueue(span=n_ticks + 1)
         self.history: deque = deque()
+        # each push's serve hour: a row carries its push's number (4 bytes), not the hour
+        self._served_at = np.empty(n_ticks + 1)
+        self._pushes = 0
 
     def push(self, *, t, delays, labelled, y, scores, propensity, columns=None, extra=None) -> None:
         """Schedule the labelled rows served at hour `t`: arrival at the first tick >= t + delay.
 
-        `extra` maps more per-row arrays (a challenger's scores, say) to carry with them.
+        `propensity` is each row's probability of being labelled; None if every row was
+        labelled for sure (then it is 1 for every row of every push of the run). `extra`
+        maps more per-row arrays (a challenger's scores, say) to carry with them.
         """
-        payload = {"y": y, "score": scores, "t": float(t), "p": propensity}
+        j = self._pushes
+        if j == self._served_at.shape[0]:
+            self._served_at = np.concatenate([self._served_at, np.empty(j)])
+        self._served_at[j] = t
+        self._pushes += 1
+        # the rows waiting are what the run's cache holds most of: keep them small
+        payload = {"y": y, "score": scores, "push": np.int32(j)}
+        if propensity is not None:
+            payload["p"] = propensity
         if extra:
             payload.update(extra)
         if self.keep_rows:
@@ -233,7 +246,9 @@ class Labels:
         """The labels arriving at tick `k` (None if none); kept for retraining if asked."""
         arrived = self.queue.pop(k)
         if arrived is not None:
-            arrived["w"] = 1.0 / arrived.pop("p")  # inverse label propensities
+            arrived["t"] = self._served_at[arrived.pop("push")]
+            p = arrived.pop("p", None)  # inverse label propensities:
+            arrived["w"] = np.ones(arrived["t"].shape[0]) if p is None else 1.0 / p
         if arrived is not None and self.keep_rows:
             self.history.append(arrived)
         return arrived
