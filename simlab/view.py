@@ -18,10 +18,6 @@ from simlab.errors import ConfigError, SchemaError
 __all__ = ["Verdict", "View"]
 
 
-def _ro(a):
-    return None if a is None else readonly(a)
-
-
 @dataclass(frozen=True, slots=True)
 class View:
     """What a monitor can see at one tick, and nothing more.
@@ -64,18 +60,20 @@ class View:
     proxies: np.ndarray | None = None
 
     def __post_init__(self):
-        object.__setattr__(
-            self, "columns", MappingProxyType({k: _ro(v) for k, v in self.columns.items()})
-        )
-        for name in ("scores", "labels", "label_scores", "label_times", "proxies"):
-            object.__setattr__(self, name, _ro(getattr(self, name)))
-        arrays = {
-            **self.columns,
-            **{n: getattr(self, n) for n in ("scores", "labels", "proxies")},
-        }
-        for name, values in arrays.items():
-            if values is not None and values.ndim != 1:
+        columns = {}
+        for name, values in self.columns.items():
+            values = readonly(values)
+            if values.ndim != 1:
                 raise SchemaError(f"View: {name!r} has shape {values.shape}; expected 1-D")
+            columns[name] = values
+        object.__setattr__(self, "columns", MappingProxyType(columns))
+        for name in ("scores", "labels", "label_scores", "label_times", "proxies"):
+            values = getattr(self, name)
+            if values is not None:
+                values = readonly(values)
+                if values.ndim != 1 and name in ("scores", "labels", "proxies"):
+                    raise SchemaError(f"View: {name!r} has shape {values.shape}; expected 1-D")
+                object.__setattr__(self, name, values)
         if (self.labels is None) != (self.label_scores is None) or (
             self.labels is not None and self.labels.shape != self.label_scores.shape
         ):

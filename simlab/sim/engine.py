@@ -317,7 +317,8 @@ def _simulate(
             failures.append(err)
             raise _Abort from None
 
-    env.process(guarded(clock(env, run=run, counts=counts, progress=progress)))
+    alone = not scenario.policy.retrains  # no retrainer: the clock is the only process
+    env.process(guarded(clock(env, run=run, counts=counts, progress=progress, alone=alone)))
     if scenario.policy.retrains:
         env.process(
             guarded(

@@ -402,10 +402,12 @@ def monitor(monitors, watches, names, views: dict, alarms, deployment, recorder,
         deployment.alarmed[j] = verdict.alarm
 
 
-def clock(env, *, run, counts: np.ndarray, progress):
+def clock(env, *, run, counts: np.ndarray, progress, alone: bool = False):
     """The tick process: one simpy timeout per tick, every role in order inside it.
 
-    `run` provides ``scenario.tick_hours``, ``n_ticks`` and ``tick(k, t, n)``.
+    `run` provides ``scenario.tick_hours``, ``n_ticks`` and ``tick(k, t, n)``. With other
+    processes (a retrainer), each tick first yields to every process due at the same
+    instant; `alone` says there are none, so there is nothing to yield to.
 
     Examples
     --------
@@ -428,7 +430,8 @@ def clock(env, *, run, counts: np.ndarray, progress):
         # Let every process due at this instant act first (a training job finishing, a
         # periodic job starting): a deployment at hour T then always serves tick T, and a
         # job starting at T always trains on the labels that arrived before T.
-        yield env.timeout(0)
+        if not alone:
+            yield env.timeout(0)
         run.tick(k, k * tick_hours, int(counts[k]))
         if progress is not None and (k % every == 0 or k == n_ticks - 1):
             progress(k + 1, n_ticks)

@@ -78,6 +78,15 @@ def scalar_verdict(verdict) -> tuple[float, float]:
     stat, thr = verdict.statistic, verdict.threshold
     if isinstance(stat, float):  # the common scalar case, without array machinery
         return stat, thr
+    if type(stat) is np.ndarray and stat.dtype == np.float64 and stat.ndim == 1 and stat.size:
+        # per-feature statistics: argmax stops at the first NaN, so a finite-or-inf maximum
+        # means there is no NaN, and it is the first largest
+        i = int(stat.argmax())
+        best = stat[i]
+        if best == best:
+            if isinstance(thr, np.ndarray) and thr.ndim:
+                return float(best), float(thr[i])
+            return float(best), float(thr)
     stat = np.asarray(stat, dtype=float)
     thr = np.asarray(thr, dtype=float)
     if not stat.ndim:
