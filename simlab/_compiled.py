@@ -17,7 +17,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["arm_correct", "binary_pass", "feature_moments", "pairwise_sum", "split_harm"]
+__all__ = [
+    "arm_correct",
+    "assign_arm",
+    "binary_pass",
+    "feature_moments",
+    "pairwise_sum",
+    "split_harm",
+]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -202,3 +209,19 @@ def arm_correct(arm, i, y, champion, mine_scores, cutoff, out):
             out[2] += 1
             if _correct(y[r], mine_scores[r], cutoff):
                 out[3] += 1
+
+
+@njit(**_JIT)
+def assign_arm(u, share, i, arm, acted, mine_scores):
+    """Give arm `i` the rows not yet assigned (``arm < 0``) whose draw ``u < share``.
+
+    Those rows' acted-on scores become `mine_scores` (`acted` and `arm` change in place).
+    Returns how many rows it took.
+    """
+    taken = 0
+    for r in range(u.shape[0]):
+        if u[r] < share and arm[r] < 0:
+            arm[r] = i
+            acted[r] = mine_scores[r]
+            taken += 1
+    return taken

@@ -109,3 +109,16 @@ def test_the_arm_kernels_count_what_the_row_values_count():
         a = arm < 0
         want = [a.sum(), (1 - wrong["c"][a]).sum(), rows.sum(), (1 - wrong["m"][rows]).sum()]
         assert out.tolist() == want
+
+
+def test_assign_arm_takes_the_unassigned_rows_under_the_share():
+    g = np.random.default_rng(7)
+    arm = np.where(g.random(500) < 0.3, 0, -1).astype(np.int8)
+    u, champion, mine = g.random(500), g.random(500), g.random(500)
+    want_arm, want_acted = arm.copy(), champion.copy()
+    take = (u < 0.2) & (arm < 0)
+    want_arm[take], want_acted[take] = 1, mine[take]
+    acted = champion.copy()
+    assert _compiled.assign_arm(u, 0.2, 1, arm, acted, mine) == take.sum()
+    np.testing.assert_array_equal(arm, want_arm)
+    np.testing.assert_array_equal(acted, want_acted)

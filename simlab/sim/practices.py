@@ -360,6 +360,8 @@ class Challengers:
         self.labels = [p.label for p in self.practices]
         #: whether any practice decides traffic (an A/B test, a canary): only then are arms kept
         self.splits = any(not isinstance(p, Shadow) for p in self.practices)
+        # the arm of each row (-1: the champion's) rides with its label: one byte if it can
+        self._arm_dtype = np.int8 if len(self.practices) < 127 else np.int64
         if len(set(self.labels)) != len(self.labels):
             raise ConfigError(
                 "challengers", self.labels, "challengers with distinct labels", owner="Scenario"
@@ -461,7 +463,7 @@ class Challengers:
         champion = served.scores
         self._n_tick = n
         # the arm that decided each row (-1: the champion), for practices that split traffic
-        self._arm = np.full(n, -1, dtype=np.int64) if self.splits else None
+        self._arm = np.full(n, -1, dtype=self._arm_dtype) if self.splits else None
         self._scores = [None] * c  # per challenger: its scores (None: it is not running)
         acted = champion
         for i, p in enumerate(self.practices):
@@ -473,11 +475,10 @@ class Challengers:
             self.share[k, i] = share
             if share <= 0.0:
                 continue
-            mine = (rngs[f"challenger/{p.label}"].random(n) < share) & (self._arm < 0)
-            self._arm[mine] = i
             if acted is champion:
                 acted = champion.copy()
-            acted[mine] = s[mine]
+            u = rngs[f"challenger/{p.label}"].random(n)
+            _kernels().assign_arm(u, float(share), i, self._arm, acted, s)
         return acted
 
     def after_response(self, k, t, y, champion, delays, labelled, proxy) -> None:
@@ -578,9 +579,12 @@ class Challengers:
                     _kernels().arm_correct(
                         arrived["arm"], i, arrived["y"], arrived["champion"], s, CUTOFF, counts
                     )
-                    self.n_lab[i] += counts[[0, 2]]
-                    self.good_lab[i] += counts[[1, 3]]
-                    self.n_flight_b[i] -= counts[2]
+                    n_a, good_a, n_b, good_b = counts.tolist()
+                    self.n_lab[i, 0] += n_a
+                    self.n_lab[i, 1] += n_b
+                    self.good_lab[i, 0] += good_a
+                    self.good_lab[i, 1] += good_b
+                    self.n_flight_b[i] -= n_b
                 else:
                     for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
                         scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
@@ -607,18 +611,19 @@ class Challengers:
             self._promote(i, t, deployment, {"reason": "shadow better", "signal": "labels"})
 
     def _judge(self, k, t, i, p, deployment) -> None:
-        n_a, n_b = self.n_lab[i]
+        n_a, n_b = self.n_lab[i].tolist()  # Python floats: the same values, faster arithmetic
         # the guard rail: an upper bound on the excess errors done so far
         if p.budget is not None:
             if n_a and n_b:  # Hoeffding bounds on each arm's error rate, valid for any n
-                ea, eb = 1 - self.good_lab[i, 0] / n_a, 1 - self.good_lab[i, 1] / n_b
+                good_a, good_b = self.good_lab[i].tolist()
+                ea, eb = 1 - good_a / n_a, 1 - good_b / n_b
                 slack = math.log(2.0 / p.guard_alpha) / 2.0
                 rate = eb - ea + math.sqrt(slack / n_a) + math.sqrt(slack / n_b)
                 rate = min(1.0, max(0.0, rate))
             else:
                 rate = 1.0
-            resolved = self.n_served_b[i] - self.n_flight_b[i]
-            bound = resolved * rate + self.n_flight_b[i]
+            served, flight = float(self.n_served_b[i]), float(self.n_flight_b[i])
+            bound = (served - flight) * rate + flight
             self.harm_bound[k, i] = bound
             # stop before the next tick could take the harm past the budget: at worst each
             # of its rows for the challenger is one more error
@@ -633,9 +638,9 @@ class Challengers:
             best = -math.inf
             for signal in signals:
                 if signal == "labels":
-                    (na, nb), (ga, gb) = self.n_lab[i], self.good_lab[i]
+                    (na, nb), (ga, gb) = self.n_lab[i].tolist(), self.good_lab[i].tolist()
                 else:
-                    (na, nb), (ga, gb) = self.n_proxy[i], self.sum_proxy[i]
+                    (na, nb), (ga, gb) = self.n_proxy[i].tolist(), self.sum_proxy[i].tolist()
                 if min(na, nb) < p.min_samples:
                     continue
                 stat = msprt(ga / na, na, gb / nb, nb, tau=p.tau)
