@@ -60,39 +60,36 @@ def _block(a, lo, n):
 
 
 @njit(**_JIT)
-def _pairwise(a, lo, n):
+def _pairwise(a, lo, n, frames, left):
     """NumPy's pairwise sum of ``a[lo:lo + n]``: above 128 values, the sum of two halves.
 
     The first half is rounded down to a multiple of 8. The halves are walked with an
-    explicit stack, not by recursion: numba's on-disk cache cannot reload a recursive
-    function (it crashes the process that loads it).
+    explicit stack (`frames`: int64 ``(3, 64)``, start, length and stage per level; `left`:
+    float64 ``(64,)``, the first half's sum), not by recursion: numba's on-disk cache cannot
+    reload a recursive function (it crashes the process that loads it).
     """
     if n <= 128:
         return _block(a, lo, n)
-    at = np.empty(64, np.int64)  # per frame: start, length, stage, left half's sum
-    size = np.empty(64, np.int64)
-    stage = np.empty(64, np.int64)
-    left = np.empty(64)
-    at[0], size[0], stage[0] = lo, n, 0
+    frames[0, 0], frames[1, 0], frames[2, 0] = lo, n, 0
     depth = 1
     ret = 0.0
     while depth:
         i = depth - 1
-        m = size[i]
+        m = frames[1, i]
         if m <= 128:
-            ret = _block(a, at[i], m)
+            ret = _block(a, frames[0, i], m)
             depth -= 1
             continue
         half = m // 2
         half -= half % 8
-        if stage[i] == 0:  # sum the first half
-            stage[i] = 1
-            at[depth], size[depth], stage[depth] = at[i], half, 0
+        if frames[2, i] == 0:  # sum the first half
+            frames[2, i] = 1
+            frames[0, depth], frames[1, depth], frames[2, depth] = frames[0, i], half, 0
             depth += 1
-        elif stage[i] == 1:  # then the second
+        elif frames[2, i] == 1:  # then the second
             left[i] = ret
-            stage[i] = 2
-            at[depth], size[depth], stage[depth] = at[i] + half, m - half, 0
+            frames[2, i] = 2
+            frames[0, depth], frames[1, depth], frames[2, depth] = frames[0, i] + half, m - half, 0
             depth += 1
         else:
             ret = left[i] + ret
@@ -103,7 +100,7 @@ def _pairwise(a, lo, n):
 @njit(**_JIT)
 def pairwise_sum(a):
     """The sum of the 1-D float64 array `a`, as ``a.sum()`` computes it (to the bit)."""
-    return _pairwise(a, 0, a.shape[0])
+    return _pairwise(a, 0, a.shape[0], np.empty((3, 64), np.int64), np.empty(64))
 
 
 @njit(**_JIT)
@@ -144,9 +141,10 @@ def feature_moments(x, mean, std):
     (a NaN or inf among its values: the caller masks them).
     """
     f, n = x.shape
+    frames, left = np.empty((3, 64), np.int64), np.empty(64)
     totals = np.empty(f)
     for r in range(f):
-        totals[r] = _pairwise(x[r], 0, n)
+        totals[r] = _pairwise(x[r], 0, n, frames, left)
         if not np.isfinite(totals[r]):
             return False
     for r in range(f):
@@ -158,7 +156,7 @@ def feature_moments(x, mean, std):
         for i in range(n):
             d = row[i] - m
             dev[i] = d * d
-        std[r] = np.sqrt(_pairwise(dev, 0, n) / n)
+        std[r] = np.sqrt(_pairwise(dev, 0, n, frames, left) / n)
     return True
 
 
