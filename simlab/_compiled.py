@@ -24,6 +24,7 @@ __all__ = [
     "feature_moments",
     "pairwise_sum",
     "split_harm",
+    "windowed_auc",
 ]
 
 _JIT = {"cache": True, "nogil": True}
@@ -223,3 +224,37 @@ def assign_arm(u, share, i, arm, acted, mine_scores):
             acted[r] = mine_scores[r]
             taken += 1
     return taken
+
+
+@njit(**_JIT)
+def windowed_auc(hist, w, out):
+    """AUC over trailing windows of `w` ticks, from per-tick int64 histograms ``(t, 2, bins)``.
+
+    ``out[k]`` is `simlab.scoring.auc_from_hist` of the sum of ``hist[k - w + 1 .. k]``,
+    to the bit: the window is kept as exact integer counts, and the AUC's float operations
+    are NumPy's, in its order (pairwise sums over bins, a sequential cumulative sum). NaN
+    when a class is empty.
+    """
+    t, _, nb = hist.shape
+    win = np.zeros((2, nb), np.int64)
+    neg, pos, terms = np.empty(nb), np.empty(nb), np.empty(nb)
+    frames, left = np.empty((3, 64), np.int64), np.empty(64)
+    for k in range(t):
+        for b in range(nb):
+            win[0, b] += hist[k, 0, b]
+            win[1, b] += hist[k, 1, b]
+            if k >= w:
+                win[0, b] -= hist[k - w, 0, b]
+                win[1, b] -= hist[k - w, 1, b]
+            neg[b] = float(win[0, b])
+            pos[b] = float(win[1, b])
+        n_neg = _pairwise(neg, 0, nb, frames, left)
+        n_pos = _pairwise(pos, 0, nb, frames, left)
+        below = 0.0
+        for b in range(nb):
+            below += neg[b]  # the cumulative sum, then less this bin: negatives strictly below
+            terms[b] = pos[b] * ((below - neg[b]) + 0.5 * neg[b])
+        if n_neg > 0 and n_pos > 0:
+            out[k] = _pairwise(terms, 0, nb, frames, left) / (n_neg * n_pos)
+        else:
+            out[k] = np.nan

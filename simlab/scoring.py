@@ -219,8 +219,13 @@ def auc_from_hist(hist: np.ndarray) -> np.ndarray:
         return np.where((n_neg > 0) & (n_pos > 0), wins / (n_neg * n_pos), np.nan)
 
 
-def metrics_from_sums(task: str, sums: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
+def metrics_from_sums(
+    task: str, sums: np.ndarray, hist: np.ndarray | None = None, *, auc: np.ndarray | None = None
+) -> np.ndarray:
     """Metric values (last axis: the task's metrics in order) from additive sums.
+
+    A binary task's AUC comes from `hist`, or is given as `auc` (already computed from the
+    histograms, as the Run's trailing windows do with one compiled pass).
 
     Examples
     --------
@@ -237,7 +242,7 @@ def metrics_from_sums(task: str, sums: np.ndarray, hist: np.ndarray | None = Non
         if task == "binary":
             acc = np.where(n > 0, sums[..., 1] / n, np.nan)
             ll = np.where(n > 0, sums[..., 2] / n, np.nan)
-            return np.stack([acc, ll, auc_from_hist(hist)], axis=-1)
+            return np.stack([acc, ll, auc_from_hist(hist) if auc is None else auc], axis=-1)
         mae = np.where(sums[..., 2] > 0, np.inf, sums[..., 1] / n)
         return np.where(n > 0, mae, np.nan)[..., None]
 
