@@ -182,7 +182,7 @@ class _Run:
             labels = label_scores = label_times = weights = np.empty(0)
         else:
             labels, label_scores = arrived["y"], arrived["score"]
-            label_times, weights = arrived["t"], arrived["w"]
+            label_times, weights = arrived["t"], arrived.get("w")
         rec.observe(k, labels, label_scores, weights)
         if not self.monitors and self.tape is None:
             return

@@ -243,12 +243,18 @@ class Labels:
         self.queue.push_hours(t, delays, self.tick_hours, labelled, payload, horizon=self.n_ticks)
 
     def deliver(self, k: int) -> dict | None:
-        """The labels arriving at tick `k` (None if none); kept for retraining if asked."""
+        """The labels arriving at tick `k` (None if none); kept for retraining if asked.
+
+        A dict of arrays: ``y``, ``score`` (the deployed model's), ``t`` (the serve hour),
+        ``w`` (inverse label propensities; absent when every row was labelled for sure) and
+        whatever `push` carried in `extra`.
+        """
         arrived = self.queue.pop(k)
         if arrived is not None:
             arrived["t"] = self._served_at[arrived.pop("push")]
-            p = arrived.pop("p", None)  # inverse label propensities:
-            arrived["w"] = np.ones(arrived["t"].shape[0]) if p is None else 1.0 / p
+            p = arrived.pop("p", None)
+            if p is not None:  # inverse label propensities (none: every one was 1)
+                arrived["w"] = 1.0 / p
         if arrived is not None and self.keep_rows:
             self.history.append(arrived)
         return arrived

@@ -170,7 +170,9 @@ class Recorder:
         # a blamed name is a feature, or a served one-hot column "feature=category"
         self._feature_index = {name: j for j, name in enumerate(schema.names)}
         self.version = np.zeros(t, np.int64)
-        self.offline = np.full((t, m, len(SPLITS)), np.nan)
+        self.offline = np.full((t, m, len(SPLITS)), np.nan)  # filled from these at the end:
+        self._offline_from: list[tuple[int, dict]] = []  # (first tick, a model's offline)
+        self._deployed = None
         self.edges: np.ndarray | None = None  # inner score-bin edges (regression)
         numeric = np.array([s.kind is Kind.NUMERIC for s in schema], dtype=bool)
         self._num_idx = np.flatnonzero(numeric)
@@ -194,8 +196,9 @@ class Recorder:
         """Record tick `k`'s served rows: true metric sums, score histogram, feature summaries."""
         self.n_rows[k] = y.shape[0]
         self.version[k] = deployed.version
-        for j, split in enumerate(SPLITS):
-            self.offline[k, :, j] = deployed.offline[split]
+        if deployed is not self._deployed:  # offline metrics change only at a deployment
+            self._deployed = deployed
+            self._offline_from.append((k, deployed.offline))
         if self.task == "binary":  # the score histogram is read from true_hist at the end
             if not binary_sums_into(y, scores, self.true_sums[k], self.true_hist[k]):
                 self.true_sums[k], self.true_hist[k] = binary_sums(y, scores)
@@ -315,6 +318,14 @@ class Recorder:
             if i is not None:
                 self.blamed[k, j, i] = True
 
+    def _offline_metric(self) -> np.ndarray:
+        """Each tick's serving model's offline metrics (NaN before the first tick served)."""
+        ends = [k for k, _ in self._offline_from[1:]] + [None]
+        for (k, offline), end in zip(self._offline_from, ends, strict=True):
+            for j, split in enumerate(SPLITS):
+                self.offline[k:end, :, j] = offline[split]
+        return self.offline
+
     def _windowed(self, sums, hist, w):
         s = _window_sum(sums, w)
         if hist is not None and hist.dtype == np.int64 and hist.ndim == 3:
@@ -370,7 +381,7 @@ class Recorder:
             "observed_metric": obs_m,
             "n_observed_window": n_obs,
             "ipw_metric": ipw_m,
-            "offline_metric": self.offline,
+            "offline_metric": self._offline_metric(),
             "deployed_version": self.version,
             "score_hist": (
                 self.score_hist
