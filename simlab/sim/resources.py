@@ -114,7 +114,8 @@ def estimate(scenario) -> Estimate:
     parts = {
         "recorder": 2.0 * n_ticks * per_tick,
         "one tick's rows": rows_per_tick * (n_features + 4) * _F8 * _ROW_COPIES,
-        "label queue": in_flight * _LABEL_BYTES,
+        # rows in flight, and per tick its pages' head, tail, fill, count and scratch
+        "label queue": in_flight * _LABEL_BYTES + n_ticks * 5 * _F8,
         "training history": scenario.train_rows * (n_features + 2) * _F8 * 4,
         "monitors": sum(_detector_bytes(m, n_features) for m in scenario.monitors),
     }
