@@ -18,6 +18,11 @@ repeats, so load from other processes on a shared machine cancels in the ratio):
 Then one simulated year (8.76 M rows) runs in a fresh process, for its throughput and its
 peak resident memory (target: under 400 MB). Run ``python bench/engine.py`` (about a
 minute); ``--quick`` for a smoke run.
+
+``--roles`` instead times each role inside the engine (one run of ``--days`` after a
+warm-up, a timer around every role's function): where a tick's time goes. The timers add
+about a microsecond per call, and a role's time inside the engine is typically more than
+the same work in a micro-benchmark (the engine's working set does not stay in cache).
 """
 
 from __future__ import annotations
@@ -128,6 +133,63 @@ def scoring_job(s: Scenario):
     return job
 
 
+def roles(days: float) -> list[tuple[str, float]]:
+    """µs per tick spent in each role of one engine run (timers around each function)."""
+    import contextlib
+    import time as _time
+
+    import simlab.sim.engine as eng
+    from simlab.sim.processes import Deployment, Labels, ServingLog
+    from simlab.sim.recorder import Recorder
+
+    s = scenario(days)
+    targets = [
+        (eng, "serve", "serve (draw, serving slot, score)"),
+        (eng, "decide", "decide"),
+        (eng, "respond", "respond"),
+        (Recorder, "serve", "record the served tick"),
+        (Recorder, "decide", "record the decision"),
+        (type(s.delay), "draw", "draw label delays"),
+        (Labels, "push", "label queue: push"),
+        (Labels, "deliver", "label queue: deliver"),
+        (Recorder, "observe", "record arrived labels"),
+        (eng, "View", "build the monitors' view"),
+        (eng, "monitor", "monitors (updates and verdicts)"),
+        (Recorder, "verdict", "  of which: record verdicts"),
+        (ServingLog, "tick", "serving log"),
+        (eng._Run, "initial_training_batch", "history before hour 0 (once)"),
+        (Deployment, "deploy", "train and deploy (once)"),
+        (Recorder, "to_dataset", "build the Run (once)"),
+    ]
+    spent: dict[str, float] = {}
+
+    def timed(f, label):
+        def wrapper(*a, **k):
+            start = _time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + _time.perf_counter() - start
+
+        return wrapper
+
+    with contextlib.ExitStack() as undo, threadpool_limits(1):
+        for owner, name, label in targets:
+            original = getattr(owner, name)
+            setattr(owner, name, timed(original, label))
+            undo.callback(setattr, owner, name, original)
+        simulate(s, seed=0)  # warm-up
+        spent.clear()
+        start = _time.perf_counter()
+        simulate(s, seed=0)
+        total = _time.perf_counter() - start
+    per_tick = 1e6 / s.n_ticks
+    rows = [(label, spent.get(label, 0.0) * per_tick) for _, _, label in targets]
+    outside = total - sum(v for label, v in spent.items() if not label.startswith("  "))
+    return [*rows, ("the rest (simpy, the tick's own lines)", outside * per_tick),
+            ("total", total * per_tick)]  # fmt: skip
+
+
 def _year(days: float, out) -> None:
     with threadpool_limits(1):
         start = time.perf_counter()
@@ -143,9 +205,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--year-days", type=float, default=365.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run (a few seconds)")
+    parser.add_argument("--roles", action="store_true", help="where a tick's time goes")
     args = parser.parse_args(argv)
     if args.quick:
         args.days, args.repeats, args.year_days = 2.0, 2, 5.0
+    if args.roles:
+        print(machine())
+        print(f"µs per {ROWS_PER_TICK:,}-row tick, each role timed in place, {args.days:g} days\n")
+        for label, us in roles(args.days):
+            print(f"{label:<42}{us:8.1f}")
+        return 0
     # The year first: a spawned child inherits the parent's peak memory on Linux (exec keeps
     # it), so it must start before this process has grown with the timed runs.
     ctx = mp.get_context("spawn")  # a fresh process, so its peak memory is the run's own

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -403,3 +406,19 @@ def test_a_training_job_on_one_class_fails_visibly_and_the_run_goes_on():
     assert "failed" in failed
     assert "both classes" in str(run.event_detail.values[run.event_source.values == "failed"][0])
     assert int(run.deployed_version.max()) == 0
+
+
+def test_the_engine_benchmark_can_say_where_a_tick_goes():
+    # a smoke run of the diagnostic (no timing is asserted): every role it wraps still
+    # exists under that name, and each gets a line
+    script = Path(__file__).resolve().parents[1] / "bench" / "engine.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--roles", "--days", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("label queue: push") for line in lines)
+    assert lines[-1].startswith("total")
