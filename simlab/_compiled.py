@@ -18,12 +18,10 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "arm_correct",
-    "assign_arm",
     "binary_pass",
+    "correct_at",
     "feature_moments",
     "pairwise_sum",
-    "split_harm",
     "windowed_auc",
 ]
 
@@ -105,6 +103,12 @@ def pairwise_sum(a):
 
 
 @njit(**_JIT)
+def correct_at(y, s, cutoff):
+    """A binary prediction is correct: its score on its label's side of `cutoff` (NaN: not)."""
+    return s >= cutoff if y == 1 else s < cutoff
+
+
+@njit(**_JIT)
 def binary_pass(y, s, cutoff, eps, q, hist):
     """One pass over binary predictions: the correct count, the AUC histogram, log-loss's q.
 
@@ -128,7 +132,7 @@ def binary_pass(y, s, cutoff, eps, q, hist):
         if b > top:
             b = top
         hist[1 if pos else 0, b] += 1
-        if (v >= cutoff) == pos:
+        if correct_at(y[i], v, cutoff):
             correct += 1
     return correct
 
@@ -159,71 +163,6 @@ def feature_moments(x, mean, std):
             dev[i] = d * d
         std[r] = np.sqrt(_pairwise(dev, 0, n, frames, left) / n)
     return True
-
-
-@njit(**_JIT)
-def _correct(y, s, cutoff):
-    """A binary prediction is correct: its score on its label's side of `cutoff` (NaN: not)."""
-    return s >= cutoff if y == 1 else s < cutoff
-
-
-@njit(**_JIT)
-def split_harm(arm, i, y, mine_scores, champion, cutoff, t, delays, tick_hours, horizon, labelled):
-    """Arm `i`'s rows (``arm == i``): how many, their excess errors, how many get a label.
-
-    The excess is the errors arm `i` made beyond the champion's on the same rows (binary
-    predictions, `simlab.scoring.row_values`' accuracy). A row served at hour `t` gets its
-    label if `labelled` and due before `horizon`, at tick ``ceil((t + delay) / tick_hours
-    - 1e-9)`` (the label queue's rule). Returns ``(n, excess, n_due)``.
-    """
-    n = 0
-    excess = 0
-    n_due = 0
-    for r in range(arm.shape[0]):
-        if arm[r] != i:
-            continue
-        n += 1
-        excess += int(_correct(y[r], champion[r], cutoff)) - int(
-            _correct(y[r], mine_scores[r], cutoff)
-        )
-        if labelled[r] and np.ceil((t + delays[r]) / tick_hours - 1e-9) < horizon:
-            n_due += 1
-    return n, excess, n_due
-
-
-@njit(**_JIT)
-def arm_correct(arm, i, y, champion, mine_scores, cutoff, out):
-    """Arrived labels per arm: adds ``[n_a, correct_a, n_b, correct_b]`` to `out`.
-
-    Rows the champion decided (``arm < 0``) are judged on its scores, rows arm `i` decided
-    on `mine_scores` (binary predictions, as `split_harm`).
-    """
-    for r in range(arm.shape[0]):
-        a = arm[r]
-        if a < 0:
-            out[0] += 1
-            if _correct(y[r], champion[r], cutoff):
-                out[1] += 1
-        elif a == i:
-            out[2] += 1
-            if _correct(y[r], mine_scores[r], cutoff):
-                out[3] += 1
-
-
-@njit(**_JIT)
-def assign_arm(u, share, i, arm, acted, mine_scores):
-    """Give arm `i` the rows not yet assigned (``arm < 0``) whose draw ``u < share``.
-
-    Those rows' acted-on scores become `mine_scores` (`acted` and `arm` change in place).
-    Returns how many rows it took.
-    """
-    taken = 0
-    for r in range(u.shape[0]):
-        if u[r] < share and arm[r] < 0:
-            arm[r] = i
-            acted[r] = mine_scores[r]
-            taken += 1
-    return taken
 
 
 @njit(**_JIT)

@@ -100,16 +100,8 @@ class Decision:
         >>> Decision.deterministic(np.array([True, False])).p_act.tolist()
         [1.0, 0.0]
         """
-        action = readonly(np.asarray(action, dtype=np.int8))
-        if rank is not None or action.ndim != 1:
-            return cls(action, action.astype(np.float64), np.zeros(action.shape[0], bool), rank)
-        # valid by construction: the fields as `__post_init__` would leave them, unchecked
-        out = object.__new__(cls)
-        object.__setattr__(out, "action", action)
-        object.__setattr__(out, "p_act", readonly(action.astype(np.float64)))
-        object.__setattr__(out, "explored", readonly(np.zeros(action.shape[0], bool)))
-        object.__setattr__(out, "rank", None)
-        return out
+        action = np.asarray(action, dtype=np.int8)
+        return cls(action, action.astype(np.float64), np.zeros(action.shape[0], bool), rank)
 
 
 class DecisionRule(Component):

@@ -10,6 +10,7 @@ import pytest
 
 from simlab import _compiled
 from simlab.scoring import CUTOFF, EPS, N_AUC_BINS, binary_sums, row_values, score_bins
+from simlab.sim import _compiled as engine_kernels
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 255, 256, 1000, 1001, 4096, 20_001])
@@ -99,13 +100,13 @@ def test_the_arm_kernels_count_what_the_row_values_count():
     due = labelled & (np.ceil((t + delays) / 1.0 - 1e-9) < horizon)
     for i in (0, 1):
         rows = arm == i
-        got = _compiled.split_harm(
+        got = engine_kernels.split_harm(
             arm, i, y, mine, champion, CUTOFF, t, delays, 1.0, horizon, labelled
         )
         excess = (wrong["m"][rows] - wrong["c"][rows]).sum()
         assert got == (rows.sum(), excess, (rows & due).sum())
         out = np.zeros(4, np.int64)
-        _compiled.arm_correct(arm, i, y, champion, mine, CUTOFF, out)
+        engine_kernels.arm_correct(arm, i, y, champion, mine, CUTOFF, out)
         a = arm < 0
         want = [a.sum(), (1 - wrong["c"][a]).sum(), rows.sum(), (1 - wrong["m"][rows]).sum()]
         assert out.tolist() == want
@@ -119,6 +120,17 @@ def test_assign_arm_takes_the_unassigned_rows_under_the_share():
     take = (u < 0.2) & (arm < 0)
     want_arm[take], want_acted[take] = 1, mine[take]
     acted = champion.copy()
-    assert _compiled.assign_arm(u, 0.2, 1, arm, acted, mine) == take.sum()
+    assert engine_kernels.assign_arm(u, 0.2, 1, arm, acted, mine) == take.sum()
     np.testing.assert_array_equal(arm, want_arm)
     np.testing.assert_array_equal(acted, want_acted)
+
+
+def test_due_mask_is_the_label_queues_arrival_rule():
+    g = np.random.default_rng(8)
+    delays = g.exponential(20.0, 3000)
+    delays[::17], delays[::29] = np.inf, np.nan
+    labelled = g.random(3000) < 0.7
+    out = np.empty(3000, bool)
+    engine_kernels.due_mask(5.0, delays, 2.0, 40, labelled, out)
+    want = labelled & (np.ceil((5.0 + delays) / 2.0 - 1e-9) < 40)
+    np.testing.assert_array_equal(out, want)

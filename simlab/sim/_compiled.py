@@ -1,4 +1,6 @@
-"""Compiled bookkeeping of the label queue (numba): one call per push or pop, no row loop.
+"""The engine's compiled bookkeeping (numba): the label queue, and the arms of an A/B test.
+
+The label queue takes one call per push or pop, no row loop.
 
 The payload buffers are cut into *pages* of `PAGE` slots. Each arrival tick owns a linked
 list of pages (``head[a]`` the first, ``tail[a]`` the last, ``page_next[p]`` the next, ``-1``
@@ -9,6 +11,9 @@ buffers hold only the rows in flight (plus one part-filled page per tick), and t
 tick sit in a few contiguous runs. Each kernel walks the rows of one call once (a few ns a
 row); NumPy moves the payload with one scatter (push) or gather (pop) per field.
 
+An A/B test's arms (`assign_arm`, `split_harm`, `arm_correct`) are one pass each over a
+tick's rows. Every kernel that asks when a label arrives uses the queue's rule (`_arrival`).
+
 Compiled on first use and cached on disk (``cache=True``), like `simlab.detectors._compiled`.
 """
 
@@ -17,12 +22,43 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["PAGE", "queue_pop", "queue_push", "queue_push_hours"]
+from simlab._compiled import correct_at
+
+__all__ = [
+    "PAGE",
+    "arm_correct",
+    "assign_arm",
+    "due_mask",
+    "queue_pop",
+    "queue_push",
+    "queue_push_hours",
+    "split_harm",
+]
 
 _JIT = {"cache": True, "nogil": True}
 
 #: Slots per page.
 PAGE = 64
+
+
+@njit(**_JIT)
+def _arrival(t, delay, tick_hours):
+    """The tick at which a label served at hour `t` arrives: the first at or after `t` + `delay`.
+
+    ``ceil((t + delay) / tick_hours - 1e-9)``, NumPy's float operations (NaN or inf for a
+    delay that is).
+    """
+    return np.ceil((t + delay) / tick_hours - 1e-9)
+
+
+@njit(**_JIT)
+def due_mask(t, delays, tick_hours, horizon, labelled, out):
+    """Which rows served at hour `t` will get their label, written to the bool array `out`.
+
+    A row does if `labelled` and it arrives (`_arrival`, the queue's rule) before `horizon`.
+    """
+    for i in range(delays.shape[0]):
+        out[i] = labelled[i] and _arrival(t, delays[i], tick_hours) < horizon
 
 
 @njit(**_JIT)
@@ -102,7 +138,7 @@ def queue_push_hours(
     for i in range(n):
         if not labelled[i]:
             continue
-        a = np.ceil((t + delays[i]) / tick_hours - 1e-9)
+        a = _arrival(t, delays[i], tick_hours)
         if not a < horizon:
             continue
         if a < 0:
@@ -147,3 +183,62 @@ def queue_pop(lo, hi, head, tail, fill, count, page_next, free, n_free):
         fill[a] = 0
         count[a] = 0
     return out, n_free
+
+
+@njit(**_JIT)
+def split_harm(arm, i, y, mine_scores, champion, cutoff, t, delays, tick_hours, horizon, labelled):
+    """Arm `i`'s rows (``arm == i``): how many, their excess errors, how many get a label.
+
+    The excess is the errors arm `i` made beyond the champion's on the same rows (binary
+    predictions, `simlab.scoring.row_values`' accuracy). A row served at hour `t` gets its
+    label if `labelled` and due before `horizon`, at tick ``ceil((t + delay) / tick_hours
+    - 1e-9)`` (the label queue's rule). Returns ``(n, excess, n_due)``.
+    """
+    n = 0
+    excess = 0
+    n_due = 0
+    for r in range(arm.shape[0]):
+        if arm[r] != i:
+            continue
+        n += 1
+        excess += int(correct_at(y[r], champion[r], cutoff)) - int(
+            correct_at(y[r], mine_scores[r], cutoff)
+        )
+        if labelled[r] and _arrival(t, delays[r], tick_hours) < horizon:
+            n_due += 1
+    return n, excess, n_due
+
+
+@njit(**_JIT)
+def arm_correct(arm, i, y, champion, mine_scores, cutoff, out):
+    """Arrived labels per arm: adds ``[n_a, correct_a, n_b, correct_b]`` to `out`.
+
+    Rows the champion decided (``arm < 0``) are judged on its scores, rows arm `i` decided
+    on `mine_scores` (binary predictions, as `split_harm`).
+    """
+    for r in range(arm.shape[0]):
+        a = arm[r]
+        if a < 0:
+            out[0] += 1
+            if correct_at(y[r], champion[r], cutoff):
+                out[1] += 1
+        elif a == i:
+            out[2] += 1
+            if correct_at(y[r], mine_scores[r], cutoff):
+                out[3] += 1
+
+
+@njit(**_JIT)
+def assign_arm(u, share, i, arm, acted, mine_scores):
+    """Give arm `i` the rows not yet assigned (``arm < 0``) whose draw ``u < share``.
+
+    Those rows' acted-on scores become `mine_scores` (`acted` and `arm` change in place).
+    Returns how many rows it took.
+    """
+    taken = 0
+    for r in range(u.shape[0]):
+        if u[r] < share and arm[r] < 0:
+            arm[r] = i
+            acted[r] = mine_scores[r]
+            taken += 1
+    return taken

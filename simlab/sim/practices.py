@@ -38,6 +38,7 @@ from simlab.scoring import (
     regression_sums,
     row_values,
 )
+from simlab.sim.labels import _kernels
 from simlab.validation import check_bool, check_int, check_real
 
 __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
@@ -505,8 +506,11 @@ class Challengers:
                 self.n_flight_b[i] += n_due
             mine = None if self.task == "binary" else self._arm == i
             if mine is not None and mine.any():
-                if due is None:
-                    due = labelled & (np.ceil((t + delays) / self.tick_hours - 1e-9) < self.n_ticks)
+                if due is None:  # the label queue's rule
+                    due = np.empty(delays.shape[0], bool)
+                    _kernels().due_mask(
+                        float(t), delays, float(self.tick_hours), self.n_ticks, labelled, due
+                    )
                 self._harm[i] += float(
                     (
                         _errors(self.task, y[mine], s[mine])
@@ -707,13 +711,6 @@ class Challengers:
             "challenger_harm": self.harm,
             "challenger_harm_bound": self.harm_bound,
         }
-
-
-def _kernels():
-    """The compiled reductions, imported on first use (numba adds 0.15 s to an import)."""
-    from simlab import _compiled
-
-    return _compiled
 
 
 def _errors(task: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray:

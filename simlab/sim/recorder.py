@@ -12,6 +12,7 @@ from simlab.scoring import (
     BINARY_METRICS,
     N_AUC_BINS,
     REGRESSION_METRICS,
+    _kernels,
     binary_sums,
     binary_sums_into,
     coarse_scores,
@@ -24,13 +25,6 @@ from simlab.world.schema import Kind
 __all__ = ["Recorder", "params_json", "scalar_verdict", "to_datetime"]
 
 SPLITS = ("random", "time")
-
-
-def _kernels():
-    """The compiled reductions, imported on first use (numba adds 0.15 s to an import)."""
-    from simlab import _compiled
-
-    return _compiled
 
 
 def to_datetime(start: np.datetime64, hours) -> np.ndarray:

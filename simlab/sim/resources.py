@@ -20,8 +20,8 @@ from simlab.errors import ConfigError
 __all__ = ["Estimate", "check_resources", "estimate", "memory_budget"]
 
 _F8 = 8  # bytes of a float64 or int64
-#: A label waiting in the queue: label, score, serve time, weight, in pages that grow by
-#: doubling (so up to twice the rows in flight).
+#: A label waiting in the queue: label, score, push number and propensity (at most 8 bytes
+#: each), in pages that grow by doubling (so up to twice the rows in flight).
 _LABEL_BYTES = 4 * _F8 * 2
 #: Copies of a tick's rows alive at once (world columns, served matrix, monitors' stacks, ...).
 _ROW_COPIES = 8

@@ -124,16 +124,7 @@ class Response:
     def everything(cls, batch: Batch) -> Response:
         """Outcomes as drawn, every row labelled for sure: a world that does not respond."""
         n = batch.n
-        y = readonly(batch.y)
-        if y.shape != (n,):
-            return cls(y, np.ones(n, dtype=bool), np.ones(n))  # let the checks say what is wrong
-        # valid by construction: the fields as `__post_init__` would leave them, unchecked
-        out = object.__new__(cls)
-        object.__setattr__(out, "y", y)
-        object.__setattr__(out, "labelled", readonly(np.ones(n, dtype=bool)))
-        object.__setattr__(out, "label_propensity", readonly(np.ones(n)))
-        object.__setattr__(out, "proxy", None)
-        return out
+        return cls(batch.y, np.ones(n, dtype=bool), np.ones(n))
 
 
 @runtime_checkable
