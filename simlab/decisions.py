@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlab.batch import readonly
+from simlab.batch import constant, readonly
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
@@ -100,8 +100,9 @@ class Decision:
         >>> Decision.deterministic(np.array([True, False])).p_act.tolist()
         [1.0, 0.0]
         """
-        action = np.asarray(action, dtype=np.int8)
-        return cls(action, action.astype(np.float64), np.zeros(action.shape[0], bool), rank)
+        action = np.asarray(action)
+        action = action.view(np.int8) if action.dtype == bool else action.astype(np.int8)
+        return cls(action, action.astype(np.float64), constant(action.shape[0], False, bool), rank)
 
 
 class DecisionRule(Component):

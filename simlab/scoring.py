@@ -19,6 +19,8 @@ does.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -48,6 +50,7 @@ HIGHER_IS_BETTER = {"accuracy": True, "log_loss": False, "auc": True, "mae": Fal
 METRIC_UNITS = {"accuracy": "1", "log_loss": "nats", "auc": "1", "mae": "target units"}
 
 
+@functools.cache  # the import statement costs a microsecond a call
 def _kernels():
     """The compiled reductions, imported on first use (numba adds 0.15 s to an import)."""
     from simlab import _compiled
@@ -161,10 +164,13 @@ def binary_sums_into(y: np.ndarray, scores: np.ndarray, sums: np.ndarray, hist: 
     False
     """
     n = y.shape[0]
-    if not n or scores.ndim != 1 or y.shape != scores.shape or scores.dtype != np.float64:
+    if scores.ndim != 1 or y.shape != scores.shape or scores.dtype != np.float64:
         return False
-    q = np.empty(n)
     hist.fill(0)
+    if not n:  # no rows: nothing counted
+        sums.fill(0.0)
+        return True
+    q = np.empty(n)
     correct = _kernels().binary_pass(y, scores, CUTOFF, EPS, q, hist)
     if correct < 0:
         return False

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from simlab import _compiled
-from simlab.scoring import CUTOFF, EPS, N_AUC_BINS, binary_sums, row_values, score_bins
+from simlab.scoring import (
+    CUTOFF,
+    EPS,
+    N_AUC_BINS,
+    binary_sums,
+    binary_sums_into,
+    row_values,
+    score_bins,
+)
 from simlab.sim import _compiled as engine_kernels
 
 
@@ -61,6 +69,18 @@ def test_binary_sums_leaves_scores_outside_the_unit_interval_to_the_general_path
         assert sums[0] == 3
         assert sums[1] == 1.0 + (bad < CUTOFF)  # a NaN score is wrong; -0.1 predicts 0
         assert hist.sum() == (2 if np.isnan(bad) else 3)  # a NaN score has no AUC bin
+
+
+def test_binary_sums_of_no_rows_are_zeros_written_in_place():
+    # a tick without labels: written in place (no general path), the values binary_sums had
+    sums, hist = np.full(3, 7.0), np.full((2, N_AUC_BINS), 7, np.int64)
+    assert binary_sums_into(np.array([], np.int8), np.array([]), sums, hist)
+    assert sums.tolist() == [0.0, 0.0, 0.0]
+    assert not np.signbit(sums).any()
+    assert not hist.any()
+    y, s = np.array([], np.int64), np.array([])
+    general = [0.0, row_values("accuracy", y, s).sum(), row_values("log_loss", y, s).sum()]
+    assert np.array_equal(np.array(general, dtype=float), sums)
 
 
 def test_the_kernels_reload_from_the_disk_cache_in_a_new_process():

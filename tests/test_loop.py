@@ -183,6 +183,10 @@ def test_labels_queue_only_labelled_rows_with_their_weights():
 def test_response_refuses_impossible_labels():
     with pytest.raises(ConfigError, match="label_propensity"):
         Response(np.zeros(2), np.array([True, False]), np.array([0.0, 1.0]))
+    with pytest.raises(ConfigError, match="label_propensity"):  # NaN is no probability
+        Response(np.zeros(2), np.array([False, True]), np.array([0.0, np.nan]))
+    # a row that is never labelled may have had no chance of it
+    assert Response(np.zeros(2), np.array([False, True]), np.array([0.0, 0.5])).labelled.sum() == 1
     with pytest.raises(ConfigError, match="labelled"):
         Response(np.zeros(2), np.ones(3, bool), np.ones(2))
 

@@ -11,11 +11,14 @@ arrival ticks.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["LabelQueue"]
 
 
+@functools.cache  # the import statement costs a microsecond a call
 def _kernels():
     """The compiled kernels, imported on first use (numba adds 0.15 s to an import)."""
     from simlab.sim import _compiled

@@ -171,6 +171,7 @@ class Recorder:
         numeric = np.array([s.kind is Kind.NUMERIC for s in schema], dtype=bool)
         self._num_idx = np.flatnonzero(numeric)
         self._cat_idx = np.flatnonzero(~numeric)
+        self._num_names = [schema.names[j] for j in self._num_idx]
 
     def set_score_edges(self, reference_scores: np.ndarray) -> None:
         """Fix the score bins: equal bins of [0, 1] (binary) or of the reference's range."""
@@ -209,7 +210,7 @@ class Recorder:
         names = self.schema.names
         num = self._num_idx
         if num.size:  # all numeric features at once: one (F, n) array
-            cols = [columns.get(names[j]) for j in num]
+            cols = [columns.get(name) for name in self._num_names]
             if all(c is not None for c in cols):
                 x = np.array(cols, dtype=float)
             else:  # a column missing upstream counts as missing in every row

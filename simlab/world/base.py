@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from simlab.batch import Batch, readonly
+from simlab.batch import Batch, constant, readonly
 from simlab.errors import ConfigError
 from simlab.events import Event
 from simlab.params import Component
@@ -111,20 +111,22 @@ class Response:
             if getattr(self, name).shape != (n,):
                 shape = getattr(self, name).shape
                 raise ConfigError(name, shape, f"shape ({n},) like y", owner="Response")
-        bad = self.labelled & ~(self.label_propensity > 0.0)
-        if bad.any():
-            raise ConfigError(
-                "label_propensity",
-                float(self.label_propensity[bad][0]),
-                "a probability > 0 for every labelled row (it was labelled, so it could be)",
-                owner="Response",
-            )
+        positive = self.label_propensity > 0.0
+        if not positive.all():  # some row could not be labelled: it must not be
+            bad = self.labelled & ~positive
+            if bad.any():
+                raise ConfigError(
+                    "label_propensity",
+                    float(self.label_propensity[bad][0]),
+                    "a probability > 0 for every labelled row (it was labelled, so it could be)",
+                    owner="Response",
+                )
 
     @classmethod
     def everything(cls, batch: Batch) -> Response:
         """Outcomes as drawn, every row labelled for sure: a world that does not respond."""
         n = batch.n
-        return cls(batch.y, np.ones(n, dtype=bool), np.ones(n))
+        return cls(batch.y, constant(n, True, bool), constant(n, 1.0, np.float64))
 
 
 @runtime_checkable
