@@ -19,6 +19,9 @@ Then one simulated year (8.76 M rows) runs in a fresh process, for its throughpu
 peak resident memory (target: under 400 MB). Run ``python bench/engine.py`` (about a
 minute); ``--quick`` for a smoke run.
 
+``--fixed`` instead splits the engine's own cost per tick (its excess over the limit) into
+what it costs at one row a tick, its fixed work per tick, and what 1,000 rows add.
+
 ``--roles`` instead times each role inside the engine (one run of ``--days`` after a
 warm-up, a timer around every role's function): where a tick's time goes. The timers add
 about a microsecond per call, and a role's time inside the engine is typically more than
@@ -70,10 +73,10 @@ def monitors():
     return (PSI(), KS(), ScorePSI(), WindowedMetric())
 
 
-def scenario(days: float, world=None, **kw) -> Scenario:
+def scenario(days: float, world=None, rows: int = ROWS_PER_TICK, **kw) -> Scenario:
     spec = {
         "world": bench_world(days) if world is None else world,
-        "traffic": Constant(rate_per_hour=float(ROWS_PER_TICK), poisson=False),
+        "traffic": Constant(rate_per_hour=float(rows), poisson=False),
         "delay": ExponentialDelay(mean_hours=72.0),
         "monitors": monitors(),
         "horizon_hours": days * 24,
@@ -96,13 +99,13 @@ def limit_job(s: Scenario, *, with_monitors: bool):
     model = s.model.train(
         s.world.sample(s.train_rows, -1.0, run_rngs.child("history")), version=0, rng=0
     )
-    n_ticks = s.n_ticks
+    n_ticks, rows = s.n_ticks, _rows(s)
 
     def job() -> int:
         rngs = Rngs(0)
         dets = [m.clone().fit(model.reference) for m in s.monitors]  # as the engine does
         for k in range(n_ticks):
-            batch = s.world.sample(ROWS_PER_TICK, float(k), rngs)
+            batch = s.world.sample(rows, float(k), rngs)
             scores = model.scores(batch.columns)
             if with_monitors:
                 view = View(
@@ -114,21 +117,26 @@ def limit_job(s: Scenario, *, with_monitors: bool):
                 )
                 for m in dets:
                     m.update(view)
-        return n_ticks * ROWS_PER_TICK
+        return n_ticks * rows
 
     return job
+
+
+def _rows(s: Scenario) -> int:
+    """Rows per tick of a bench scenario (constant traffic, one-hour ticks)."""
+    return round(s.traffic.rate_per_hour * s.tick_hours)
 
 
 def scoring_job(s: Scenario):
     """A second model's scoring alone: the same ticks drawn once, then scored (timed)."""
     model = s.model.train(s.world.sample(s.train_rows, -1.0, Rngs(1)), version=0, rng=0)
     rngs = Rngs(0)
-    batches = [s.world.sample(ROWS_PER_TICK, float(k), rngs) for k in range(s.n_ticks)]
+    batches = [s.world.sample(_rows(s), float(k), rngs) for k in range(s.n_ticks)]
 
     def job() -> int:
         for batch in batches:
             model.serve(batch.columns, n=batch.n)
-        return s.n_ticks * ROWS_PER_TICK
+        return s.n_ticks * _rows(s)
 
     return job
 
@@ -190,6 +198,24 @@ def roles(days: float) -> list[tuple[str, float]]:
             ("total", total * per_tick)]  # fmt: skip
 
 
+def fixed(days: float, repeats: int) -> dict[int, dict[str, float]]:
+    """µs per tick of the engine and its limit at one row a tick and at 1,000, interleaved.
+
+    At one row a tick the rows cost next to nothing, so the engine's excess over its limit
+    is its fixed cost per tick (the Python of its roles, their calls, simpy) plus its
+    once-per-run work (the history, the first training, building the Run) spread over the
+    ticks; what the 1,000 rows add on top is its per-row cost.
+    """
+    out = {}
+    with threadpool_limits(1):
+        for rows in (1, ROWS_PER_TICK):
+            s = scenario(days, rows=rows)
+            jobs = {"engine": engine_job(s), "limit": limit_job(s, with_monitors=True)}
+            timed = time_interleaved(jobs, repeats=repeats)
+            out[rows] = {t.label: 1e6 * rows / t.rows_per_second for t in timed}
+    return out
+
+
 def _year(days: float, out) -> None:
     with threadpool_limits(1):
         start = time.perf_counter()
@@ -206,6 +232,9 @@ def main(argv=None) -> int:
     parser.add_argument("--year-days", type=float, default=365.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run (a few seconds)")
     parser.add_argument("--roles", action="store_true", help="where a tick's time goes")
+    parser.add_argument(
+        "--fixed", action="store_true", help="the engine's fixed and per-row cost per tick"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.days, args.repeats, args.year_days = 2.0, 2, 5.0
@@ -214,6 +243,17 @@ def main(argv=None) -> int:
         print(f"µs per {ROWS_PER_TICK:,}-row tick, each role timed in place, {args.days:g} days\n")
         for label, us in roles(args.days):
             print(f"{label:<42}{us:8.1f}")
+        return 0
+    if args.fixed:
+        print(machine())
+        print(f"µs per tick, {args.days:g} days per repeat, best of {args.repeats}\n")
+        us = fixed(args.days, args.repeats)
+        for rows, t in us.items():
+            excess = t["engine"] - t["limit"]
+            print(f"{rows:>5} rows a tick: engine {t['engine']:7.1f}  limit {t['limit']:7.1f}  "
+                  f"engine - limit {excess:6.1f}")  # fmt: skip
+        one, full = (us[r]["engine"] - us[r]["limit"] for r in (1, ROWS_PER_TICK))
+        print(f"\nthe engine's own cost per tick: {one:.1f} fixed + {full - one:.1f} for the rows")
         return 0
     # The year first: a spawned child inherits the parent's peak memory on Linux (exec keeps
     # it), so it must start before this process has grown with the timed runs.

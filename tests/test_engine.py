@@ -422,3 +422,18 @@ def test_the_engine_benchmark_can_say_where_a_tick_goes():
     lines = out.stdout.splitlines()
     assert any(line.startswith("label queue: push") for line in lines)
     assert lines[-1].startswith("total")
+
+
+def test_the_engine_benchmark_can_split_fixed_from_per_row_cost():
+    # a smoke run of the diagnostic (no timing is asserted): both sizes run and are reported
+    script = Path(__file__).resolve().parents[1] / "bench" / "engine.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--fixed", "--days", "1", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert sum("rows a tick: engine" in line for line in lines) == 2
+    assert lines[-1].startswith("the engine's own cost per tick:")
