@@ -25,6 +25,7 @@ __all__ = [
     "windowed_auc",
 ]
 
+#: How every simlab kernel is compiled: cached on disk, releasing the GIL.
 _JIT = {"cache": True, "nogil": True}
 
 

@@ -29,9 +29,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "kswin_counts", "page_hinkley_scan"]
+from simlab._compiled import _JIT
 
-_JIT = {"cache": True, "nogil": True}
+__all__ = ["adwin_scan", "cusum_scan", "ddm_scan", "eddm_scan", "kswin_counts", "page_hinkley_scan"]
 
 
 @njit(**_JIT)

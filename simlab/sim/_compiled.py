@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simlab._compiled import correct_at
+from simlab._compiled import _JIT, correct_at
 
 __all__ = [
     "PAGE",
@@ -34,8 +34,6 @@ __all__ = [
     "queue_push_hours",
     "split_harm",
 ]
-
-_JIT = {"cache": True, "nogil": True}
 
 #: Slots per page.
 PAGE = 64
