@@ -11,7 +11,8 @@ from simlab import ConfigError, NotFittedError
 from simlab.models import FeaturePipeline, ModelAdapter
 from simlab.registry import build
 from simlab.scoring import N_AUC_BINS, auc_from_hist, binary_sums, metrics_from_sums
-from simlab.world import credit, logistic
+from simlab.sim import Scenario, Shadow
+from simlab.world import credit, friedman, logistic
 
 
 def test_binary_sums_match_sklearn_and_both_paths_agree():
@@ -80,6 +81,16 @@ def test_model_errors():
         ModelAdapter(holdout=1.5)
     with pytest.raises(ConfigError, match="predict_proba"):
         ModelAdapter(estimator="linear_svc").check_task("binary")
+    # a classifier on a regression world is refused before the run, not by scikit-learn in it
+    with pytest.raises(ConfigError, match=r"estimator='logistic_regression'.*a regressor"):
+        Scenario(world=friedman(), horizon_hours=5)
+    with pytest.raises(ConfigError, match="a regressor"):
+        Scenario(
+            world=friedman(),
+            model=ModelAdapter(estimator="ridge"),
+            horizon_hours=5,
+            challengers=(Shadow(),),
+        )
     # an estimator object travels as its class and parameters, and comes back from JSON
     spec = ModelAdapter(estimator=RandomForestClassifier(n_estimators=7)).to_dict()
     assert spec["estimator"]["class"].endswith("RandomForestClassifier")

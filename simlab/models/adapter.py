@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 
 from simlab.batch import Batch
 from simlab.errors import ConfigError
@@ -412,8 +412,16 @@ class ModelAdapter(Component):
                 "an estimator with predict_proba (binary monitors and metrics need scores)",
                 owner="ModelAdapter",
             )
-        if task == "regression" and not hasattr(self._prototype, "predict"):
-            raise ConfigError("estimator", self.estimator, "a regressor", owner="ModelAdapter")
+        if task == "regression" and (
+            not hasattr(self._prototype, "predict") or is_classifier(self._prototype)
+        ):
+            raise ConfigError(
+                "estimator",
+                self.estimator,
+                "a regressor for a regression world (linear_regression, ridge, "
+                "random_forest_regressor, gradient_boosting_regressor, or a regressor object)",
+                owner="ModelAdapter",
+            )
 
     def _pipeline(self, spec: FeaturePipeline | None) -> FeaturePipeline:
         """A fresh, unfitted pipeline reading the model's features."""
