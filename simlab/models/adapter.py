@@ -170,20 +170,24 @@ class Served:
         The fitted columns that were absent or unusable (see `FeaturePipeline.unusable`).
     failed
         True when the request failed (``on_missing="fail"`` and a column was unusable).
+    filled
+        The numeric columns in which the fallback replaced a value (see
+        `FeaturePipeline.transform_filled`).
 
     Examples
     --------
     >>> from simlab.world import sea
     >>> m = ModelAdapter().train(sea().sample(1000, 0.0, rng=0), version=0)
     >>> served = m.serve({"x0": [1.0, 9.0], "x2": [0.0, 0.0]})
-    >>> served.unusable, served.failed, served.features.shape
-    (('x1',), False, (2, 3))
+    >>> served.unusable, served.failed, served.features.shape, served.filled
+    (('x1',), False, (2, 3), ('x1',))
     """
 
     scores: np.ndarray
     features: np.ndarray | None
     unusable: tuple[str, ...] = ()
     failed: bool = False
+    filled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +251,8 @@ class Deployed:
         if unusable and pipeline.on_missing == "fail":
             rows = n if n is not None else _rows(columns)
             return Served(np.full(rows, np.nan), None, unusable, True)
-        x = pipeline.transform(columns, n=n)
-        return Served(self.predict(x), x, unusable, False)
+        x, filled = pipeline.transform_filled(columns, n=n, unusable=unusable)
+        return Served(self.predict(x), x, unusable, False, filled)
 
     def scores(self, columns) -> np.ndarray:
         """P(Y=1) per row for a classifier, the prediction for a regressor (NaN: failed)."""

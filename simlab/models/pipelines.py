@@ -187,7 +187,26 @@ class FeaturePipeline(Component):
         and raise `ConfigError` when ``on_missing="fail"``. `n` gives the row count when
         no fitted column is present to tell it.
         """
-        bad = self.unusable(columns)
+        return self.transform_filled(columns, n=n)[0]
+
+    def transform_filled(
+        self, columns: Mapping[str, np.ndarray], *, n: int | None = None, unusable=None
+    ) -> tuple[np.ndarray, tuple[str, ...]]:
+        """`transform`, and the numeric columns in which the fallback replaced a value.
+
+        A numeric column is *filled* when it is unusable or has a value that is not finite:
+        two pipelines that differ only in the fill values of columns that were not filled
+        make the same matrix. `unusable` is `unusable(columns)` when the caller has it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = FeaturePipeline().fit({"a": np.zeros(2), "b": np.ones(2)})
+        >>> x, filled = p.transform_filled({"a": np.array([1.0, np.nan]), "b": np.ones(2)})
+        >>> x.tolist(), filled
+        ([[1.0, 1.0], [0.0, 1.0]], ('a',))
+        """
+        bad = self.unusable(columns) if unusable is None else list(unusable)
         if bad and self.on_missing == "fail":
             raise ConfigError(
                 "columns",
@@ -202,17 +221,25 @@ class FeaturePipeline(Component):
         elif n is None:
             n = _n_rows(columns)
         out = np.empty((n, self.n_outputs_), dtype=np.float64)
+        filled = []
         j = 0
         for f in self.features_:
             if f in bad:
                 width = 1 if f in self.fill_ else self.categories_[f].size
                 out[:, j : j + width] = self.fill_.get(f, 0.0)
+                if f in self.fill_:
+                    filled.append(f)
                 j += width
                 continue
             col = np.asarray(columns[f])
             if f in self.fill_:
-                x = col.astype(float)
-                out[:, j] = np.where(np.isfinite(x), x, self.fill_[f])
+                x = col if col.dtype == np.float64 else col.astype(float)
+                finite = np.isfinite(x)
+                if finite.all():
+                    out[:, j] = x
+                else:
+                    out[:, j] = np.where(finite, x, self.fill_[f])
+                    filled.append(f)
                 j += 1
             else:
                 known = self.categories_[f]
@@ -225,4 +252,4 @@ class FeaturePipeline(Component):
                 rows = np.flatnonzero(hit)
                 block[rows, pos[hit]] = 1.0
                 j += k
-        return out
+        return out, tuple(filled)

@@ -446,11 +446,8 @@ class Challengers:
             if self._layouts[i][:2] != (model, mine):
                 pipe = model.serving_pipeline_
                 self._layouts[i] = (model, mine, pipe.differing_fills(mine.serving_pipeline_))
-            differ = self._layouts[i][2]
-            if differ is not None and all(
-                f not in served.unusable and np.isfinite(np.asarray(columns[f], float)).all()
-                for f in differ
-            ):
+            differ = self._layouts[i][2]  # fill values that differ: fine where none was used
+            if differ is not None and not any(f in served.filled for f in differ):
                 return mine.predict(served.features)
         return mine.serve(columns, n=n).scores
 
