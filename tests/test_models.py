@@ -84,7 +84,7 @@ def test_model_errors():
     # a classifier on a regression world is refused before the run, not by scikit-learn in it
     with pytest.raises(ConfigError, match=r"estimator='logistic_regression'.*a regressor"):
         Scenario(world=friedman(), horizon_hours=5)
-    with pytest.raises(ConfigError, match="a regressor"):
+    with pytest.raises(ConfigError, match=r"challengers\[0\]\.model\.estimator=.*a regressor"):
         Scenario(
             world=friedman(),
             model=ModelAdapter(estimator="ridge"),

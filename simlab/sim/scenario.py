@@ -220,7 +220,12 @@ class Scenario:
                 raise ConfigError(
                     f"challengers[{i}]", ch, "a Shadow, ABTest or Canary", owner="Scenario"
                 )
-            ch.model.check_task(self.world.schema.task.value)
+            try:
+                ch.model.check_task(self.world.schema.task.value)
+            except ConfigError as exc:  # say which challenger
+                raise ConfigError(
+                    f"challengers[{i}].model.{exc.key}", exc.value, exc.allowed, owner="Scenario"
+                ) from exc
             compares = not isinstance(ch, Shadow) or ch.promote
             if compares and self.world.schema.task.value != "binary":
                 raise ConfigError(
