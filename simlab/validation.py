@@ -8,7 +8,7 @@ import numpy as np
 
 from simlab.errors import ConfigError
 
-__all__ = ["as_tuple", "check_bool", "check_int", "check_real"]
+__all__ = ["as_tuple", "check_bool", "check_int", "check_names", "check_real"]
 
 
 def as_tuple(owner: str | None, key: str, value, allowed: str) -> tuple:
@@ -29,6 +29,26 @@ def as_tuple(owner: str | None, key: str, value, allowed: str) -> tuple:
         return tuple(value)
     except TypeError:
         raise ConfigError(key, value, allowed, owner=owner) from None
+
+
+def check_names(
+    owner: str | None, key: str, value, allowed: str = "a non-empty tuple of column names"
+) -> tuple[str, ...]:
+    """`value` as a non-empty tuple of non-empty strings, or a `ConfigError` saying `allowed`.
+
+    Examples
+    --------
+    >>> check_names("Round", "columns", ["x0", "x1"])
+    ('x0', 'x1')
+    >>> check_names("Round", "columns", -1, "column names")
+    Traceback (most recent call last):
+    ...
+    simlab.errors.ConfigError: Round: columns=-1 is not allowed; expected column names
+    """
+    names = as_tuple(owner, key, value, allowed)
+    if not names or not all(isinstance(c, str) and c for c in names):
+        raise ConfigError(key, value, allowed, owner=owner)
+    return names
 
 
 def check_bool(owner: str | None, key: str, value) -> bool:

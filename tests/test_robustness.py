@@ -29,11 +29,22 @@ from simlab.detectors import (
     Watches,
     WindowedMetric,
 )
+from simlab.faults import Float32, ReorderColumns, Round, ServeTimeImpute
 from simlab.models import ModelAdapter
 from simlab.rng import Rngs
 from simlab.scenarios import get_scenario, loads
-from simlab.sim import Constant, Diurnal, FixedDelay, Periodic, Scenario
-from simlab.world import SEA, CovariateShift, Gradual, Incremental, Sudden, logistic, sea
+from simlab.sim import Bursts, Canary, Constant, Diurnal, FixedDelay, Periodic, Scenario
+from simlab.world import (
+    SEA,
+    CovariateShift,
+    Gradual,
+    Incremental,
+    Sequence,
+    Sudden,
+    gaussian_classes,
+    logistic,
+    sea,
+)
 
 ROOT = Path(__file__).parents[1]
 
@@ -471,3 +482,25 @@ def test_the_catalogue_default_runs_stay_within_the_default_budget():
         from simlab.sim.resources import estimate
 
         assert estimate(get_scenario(name)).total < 2e9
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Canary(shares=-1), "shares=-1"),
+        (lambda: Round(columns=-1), "columns=-1"),
+        (lambda: Float32(columns=("",)), "columns"),
+        (lambda: ReorderColumns(order=3), "order=3"),
+        (lambda: ServeTimeImpute(columns=7), "columns=7"),
+        (lambda: Sequence(parts=-1), "parts=-1"),
+        (lambda: Bursts(start=math.nan), "start=nan"),
+        (lambda: gaussian_classes(separation="x"), "separation='x'"),
+        (lambda: gaussian_classes(n_features=math.nan), "n_features=nan"),
+        (lambda: ModelAdapter(features=5), "features=5"),
+    ],
+)
+def test_g_a_wrong_type_is_refused_by_name_not_by_python(make, match):
+    # found by building every component with wrong types (ints for names, NaN for times):
+    # each used to escape as a bare TypeError from inside the constructor, or be kept
+    with pytest.raises(ConfigError, match=match):
+        make()

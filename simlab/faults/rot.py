@@ -9,16 +9,14 @@ import numpy as np
 from simlab.batch import Batch
 from simlab.errors import ConfigError
 from simlab.faults.base import FAULTS, Fault
-from simlab.validation import check_int, check_real
+from simlab.validation import check_int, check_names, check_real
 from simlab.world.schema import Kind, Schema
 
 __all__ = ["FillMissing", "Float32", "Round"]
 
 
 def _check_columns(owner: str, columns) -> tuple[str, ...]:
-    if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
-        raise ConfigError("columns", columns, "a non-empty tuple of column names", owner=owner)
-    return tuple(columns)
+    return check_names(owner, "columns", columns)
 
 
 def _numeric(owner: str, schema: Schema, columns) -> Schema:

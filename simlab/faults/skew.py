@@ -12,10 +12,9 @@ from typing import ClassVar
 import numpy as np
 
 from simlab.batch import Batch
-from simlab.errors import ConfigError
 from simlab.faults.base import FAULTS, Fault
 from simlab.faults.upstream import _check_column, _floats, _OnColumn, _spec, _with
-from simlab.validation import check_real
+from simlab.validation import check_names, check_real
 from simlab.world.schema import Kind, Schema
 
 __all__ = ["LogTransform", "ServeTimeImpute", "StaleLookup"]
@@ -49,10 +48,7 @@ class ServeTimeImpute(Fault):
 
     def __init__(self, *, columns):
         self.columns = columns
-        if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
-            raise ConfigError(
-                "columns", columns, "a non-empty tuple of column names", owner="ServeTimeImpute"
-            )
+        check_names("ServeTimeImpute", "columns", columns)
 
     @property
     def features(self) -> tuple[str, ...]:

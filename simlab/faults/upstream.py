@@ -14,7 +14,7 @@ import numpy as np
 from simlab.batch import Batch
 from simlab.errors import ConfigError
 from simlab.faults.base import FAULTS, Fault
-from simlab.validation import check_real
+from simlab.validation import check_names, check_real
 from simlab.world.schedules import Incremental, Schedule
 from simlab.world.schema import FeatureSpec, Kind, Schema
 
@@ -189,12 +189,8 @@ class ReorderColumns(Fault):
 
     def __init__(self, *, order=None):
         self.order = order
-        if order is not None and (
-            isinstance(order, str) or not all(isinstance(c, str) for c in order)
-        ):
-            raise ConfigError(
-                "order", order, "None or a tuple of column names", owner="ReorderColumns"
-            )
+        if order is not None:
+            check_names("ReorderColumns", "order", order, "None or a tuple of column names")
 
     def _names(self, names) -> tuple[str, ...]:
         if self.order is None:

@@ -18,7 +18,7 @@ from simlab.models.pipelines import FeaturePipeline
 from simlab.params import Component, encode
 from simlab.registry import Registry
 from simlab.scoring import binary_sums, metrics_from_sums, regression_sums
-from simlab.validation import check_real
+from simlab.validation import check_names, check_real
 from simlab.view import View
 
 __all__ = ["ESTIMATORS", "MODELS", "Deployed", "ModelAdapter", "Served", "estimator_spec"]
@@ -332,6 +332,8 @@ class ModelAdapter(Component):
         )
         if params is not None and not isinstance(params, dict):
             raise ConfigError("params", params, "None or a mapping", owner="ModelAdapter")
+        if features is not None:
+            check_names("ModelAdapter", "features", features, "None or a tuple of column names")
         if not isinstance(estimator, str) and params:
             raise ConfigError(
                 "params",

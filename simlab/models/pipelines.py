@@ -13,6 +13,7 @@ import numpy as np
 from simlab.errors import ConfigError, NotFittedError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_names
 
 __all__ = ["PIPELINES", "FeaturePipeline"]
 
@@ -85,12 +86,8 @@ class FeaturePipeline(Component):
             raise ConfigError(
                 "on_missing", on_missing, f"one of {list(_ON_MISSING)}", owner="FeaturePipeline"
             )
-        if features is not None and (
-            isinstance(features, str) or not all(isinstance(f, str) for f in features)
-        ):
-            raise ConfigError(
-                "features", features, "None or a tuple of column names", owner="FeaturePipeline"
-            )
+        if features is not None:
+            check_names("FeaturePipeline", "features", features, "None or a tuple of column names")
 
     def fit(self, columns: Mapping[str, np.ndarray]) -> FeaturePipeline:
         """Learn fill values and categories from training columns."""

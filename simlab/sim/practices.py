@@ -39,7 +39,7 @@ from simlab.scoring import (
     row_values,
 )
 from simlab.sim.labels import _kernels
-from simlab.validation import check_bool, check_int, check_real
+from simlab.validation import as_tuple, check_bool, check_int, check_real
 
 __all__ = ["PRACTICES", "ABTest", "Canary", "Practice", "Shadow", "msprt"]
 
@@ -318,7 +318,7 @@ class Canary(_Guarded):
         label: str = "canary",
     ):
         self.model = ModelAdapter() if model is None else model
-        self.shares = tuple(shares)
+        self.shares = as_tuple("Canary", "shares", shares, "increasing shares in (0, 1]")
         self.step_hours = step_hours
         self.budget = budget
         self.guard_alpha = guard_alpha

@@ -177,6 +177,7 @@ class Bursts(Traffic):
         check_real("Bursts", "every_hours", every_hours, low=0.0, open_low=True)
         check_real("Bursts", "duration_hours", duration_hours, low=0.0, open_low=True)
         check_real("Bursts", "factor", factor, low=1.0)
+        check_real("Bursts", "start", start)
         if duration_hours >= every_hours:
             raise ConfigError(
                 "duration_hours",

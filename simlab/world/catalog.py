@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simlab.validation import check_int, check_real
 from simlab.world.concepts import SEA, Friedman, Hyperplane, Logistic, Rules
 from simlab.world.covariates import Categorical, Gaussian, Uniform
 from simlab.world.worlds import WORLDS, AnticausalWorld, CausalWorld
@@ -128,6 +129,8 @@ def gaussian_classes(
     >>> round(float(w.sample(10000, 0.0, rng=0).y.mean()), 1)
     0.3
     """
+    check_int("gaussian_classes", "n_features", n_features, low=1)
+    check_real("gaussian_classes", "separation", separation)
     names = tuple(f"x{i}" for i in range(n_features))
     half = separation / 2
     return AnticausalWorld(

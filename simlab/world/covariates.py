@@ -10,6 +10,7 @@ import numpy as np
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
+from simlab.validation import check_names
 from simlab.world._blend import floats, lerp_array, without_cache
 from simlab.world.schema import FeatureSpec, Kind
 
@@ -21,8 +22,7 @@ COVARIATES: Registry[Block] = Registry("covariates")
 def _names(owner, features) -> tuple[str, ...]:
     if isinstance(features, str):
         features = (features,)
-    if not features or not all(isinstance(f, str) and f for f in features):
-        raise ConfigError("features", features, "a non-empty tuple of names", owner=owner)
+    features = check_names(owner, "features", features, "a non-empty tuple of names")
     if len(set(features)) != len(features):
         raise ConfigError("features", features, "unique names", owner=owner)
     return tuple(features)

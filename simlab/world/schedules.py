@@ -15,7 +15,7 @@ import numpy as np
 from simlab.errors import ConfigError
 from simlab.params import Component
 from simlab.registry import Registry
-from simlab.validation import check_int, check_real
+from simlab.validation import as_tuple, check_int, check_real
 
 __all__ = [
     "SCHEDULES",
@@ -451,7 +451,7 @@ class Sequence(Schedule):
     """
 
     def __init__(self, *, parts: tuple[Schedule, ...]):
-        self.parts = parts
+        self.parts = parts = as_tuple("Sequence", "parts", parts, "a non-empty tuple of schedules")
         if not parts or not all(isinstance(p, Schedule) for p in parts):
             raise ConfigError("parts", parts, "a non-empty tuple of schedules", owner="Sequence")
         # a sudden step is 0 or 1, so either blend describes it
