@@ -155,3 +155,22 @@ def test_a_drifted_tie_misleads():
         == [e for e in run.simlab.events() if e.kind.value in ("train", "deploy")]
         or True
     )
+
+
+def test_watching_proxies_of_a_world_without_them_is_refused():
+    # a proxy monitor, or an A/B test on proxies, on a world that emits none would see
+    # nothing for the whole run: refused when the scenario is built, naming what to change
+    from simlab.detectors import ProxyCUSUM, ProxyRate
+    from simlab.sim import ABTest, Scenario
+    from simlab.world import Proxy, logistic
+
+    plain = logistic(n_features=2)
+    for monitor in (ProxyRate(), ProxyCUSUM()):
+        with pytest.raises(ConfigError, match=r"monitors\[1\].*simlab\.world\.Proxy"):
+            Scenario(world=plain, monitors=(LabelRate(), monitor))
+    for signal in ("proxy", "both"):
+        with pytest.raises(ConfigError, match=rf"challengers\[0\]\.signal='{signal}'"):
+            Scenario(world=plain, challengers=(ABTest(signal=signal),))
+    wrapped = Proxy(world=plain, given_positive=0.7, given_negative=0.1)
+    Scenario(world=wrapped, monitors=(ProxyRate(),), challengers=(ABTest(signal="both"),))
+    Scenario(world=plain, challengers=(ABTest(signal="labels"),))

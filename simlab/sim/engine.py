@@ -39,7 +39,7 @@ from simlab.sim.run import SCHEMA_VERSION
 from simlab.sim.scenario import Scenario
 from simlab.validation import check_bool, check_int
 from simlab.view import View
-from simlab.world.base import respond
+from simlab.world.base import emits_proxies, respond
 
 __all__ = ["MAX_SEED", "simulate"]
 
@@ -51,15 +51,6 @@ def _fresh(component):
     """A copy with no state shared with the scenario's object (components clone deeply)."""
     clone = getattr(component, "clone", None)
     return copy.deepcopy(component) if clone is None else clone()
-
-
-def _emits_proxies(world) -> bool:
-    """Whether `world`, or a world it wraps, emits proxy outcomes (`simlab.world.Proxy`)."""
-    while world is not None:
-        if getattr(world, "emits_proxies", False):
-            return True
-        world = getattr(world, "world", None)
-    return False
 
 
 class _Run:
@@ -118,7 +109,7 @@ class _Run:
         )
         self.history = None  # the initial training batch (challengers starting at hour 0)
         self.serving_log = ServingLog(tick_hours=scenario.tick_hours)
-        self.proxies = _emits_proxies(self.world)
+        self.proxies = emits_proxies(self.world)
         # a world that does not respond labels every row for sure (`Response.everything`)
         self.certain = getattr(self.world, "respond", None) is None
         self.recorder = Recorder(

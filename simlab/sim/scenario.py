@@ -21,7 +21,7 @@ from simlab.sim.delays import DELAYS, Delay, ExponentialDelay
 from simlab.sim.policies import POLICIES, Never, OnAlarm, Policy
 from simlab.sim.traffic import TRAFFIC, Constant, Traffic
 from simlab.validation import check_int, check_real
-from simlab.world.base import twin
+from simlab.world.base import emits_proxies, twin
 from simlab.world.worlds import WORLDS
 
 __all__ = ["CAUSES", "Scenario"]
@@ -257,6 +257,7 @@ class Scenario:
                 )
         if len(set(labels)) != len(labels):
             raise ConfigError("challengers", labels, "distinct labels", owner="Scenario")
+        self._check_proxies()
         for i, slot in enumerate(self.serving):
             if not isinstance(slot, ServingFault):
                 raise ConfigError(f"serving[{i}]", slot, "a ServingFault", owner="Scenario")
@@ -270,6 +271,25 @@ class Scenario:
                 f"one of the monitors {names}",
                 owner="Scenario",
             )
+
+    def _check_proxies(self) -> None:
+        """A proxy monitor, or a test on proxies, needs a world that emits them."""
+        if emits_proxies(self.world):
+            return
+        wrap = "a world that emits proxy outcomes (wrap it in simlab.world.Proxy)"
+        for i, m in enumerate(self.monitors):
+            if watches_of(m) is Watches.PROXY:
+                raise ConfigError(
+                    f"monitors[{i}]", m, f"{wrap}: this monitor would see nothing", owner="Scenario"
+                )
+        for i, ch in enumerate(self.challengers):
+            if getattr(ch, "signal", "labels") != "labels":
+                raise ConfigError(
+                    f"challengers[{i}].signal",
+                    ch.signal,
+                    f"'labels', or {wrap}: a test on proxies would never decide",
+                    owner="Scenario",
+                )
 
     def monitor_names(self) -> list[str]:
         """A unique name per monitor: its kind, numbered when that repeats.

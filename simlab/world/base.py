@@ -29,6 +29,7 @@ __all__ = [
     "Responsive",
     "World",
     "WorldWrapper",
+    "emits_proxies",
     "notify_deploy",
     "respond",
     "schema_at",
@@ -201,6 +202,22 @@ def notify_deploy(world, scorer: Callable[[dict], np.ndarray], t: float) -> None
     hook = getattr(world, "on_deploy", None)
     if hook is not None:
         hook(scorer, t)
+
+
+def emits_proxies(world) -> bool:
+    """Whether `world`, or a world it wraps, emits proxy outcomes (`simlab.world.Proxy`).
+
+    Examples
+    --------
+    >>> from simlab.world import Proxy, logistic
+    >>> emits_proxies(logistic()), emits_proxies(Proxy(world=logistic()))
+    (False, True)
+    """
+    while world is not None:
+        if getattr(world, "emits_proxies", False):
+            return True
+        world = getattr(world, "world", None)
+    return False
 
 
 def twin(world):
