@@ -138,3 +138,37 @@ def test_pipeline_falls_back_on_missing_and_unusable_columns():
     assert p.transform({"c": np.array(["v"])}).tolist() == [[2.0, 0.0, 1.0]]
     assert p.transform({"a": np.array(["x"])}, n=1).tolist() == [[2.0, 0.0, 0.0]]
     assert p.transform({}, n=2).shape == (2, 3)
+
+
+def test_linear_scores_are_scikit_learns_to_the_bit():
+    # the fast path skips scikit-learn's checks, never its arithmetic: on matrices it was not
+    # probed on (wide ranges, saturating scores, one row, a strided copy) the scores are equal
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    from simlab.models.adapter import LinearScores
+
+    world = logistic(n_features=4)
+    m = ModelAdapter().train(world.sample(3000, 0.0, rng=0), version=0, rng=0)
+    assert isinstance(m.fast_, LinearScores)
+    rng = np.random.default_rng(1)
+    for x in (
+        rng.normal(size=(1000, 4)),
+        rng.normal(scale=1e3, size=(500, 4)),  # scores at 0 and 1
+        rng.normal(size=(1, 4)),
+        np.asfortranarray(rng.normal(size=(300, 4))),
+    ):
+        assert np.array_equal(m.predict(x), m.estimator_.predict_proba(x)[:, 1])
+    # only an exact LogisticRegression on a binary task, and only if the probe agrees
+    x = rng.normal(size=(200, 4))
+    y = (x[:, 0] > 0).astype(int)
+    assert LinearScores.probe(DecisionTreeClassifier().fit(x, y), "binary", x) is None
+
+    class Tilted(LogisticRegression):
+        def predict_proba(self, X):
+            return super().predict_proba(X) ** 2
+
+    assert LinearScores.probe(Tilted().fit(x, y), "binary", x) is None
+    assert LinearScores.probe(LogisticRegression().fit(x, y), "binary", x) is not None
+    three = np.array([0, 1, 2] * 66 + [0, 1])
+    assert LinearScores.probe(LogisticRegression().fit(x, three), "binary", x) is None
