@@ -113,7 +113,7 @@ def test_the_arm_kernels_count_what_the_row_values_count():
     champion, mine = g.random(n), g.random(n)
     mine[::97] = np.nan  # failed rows are wrong
     delays = g.exponential(30.0, n)
-    delays[::13] = np.inf
+    delays[::13], delays[::31] = np.inf, np.nan  # never arrive
     labelled = g.random(n) < 0.8
     t, horizon = 17.0, 60
     wrong = {name: 1.0 - row_values("accuracy", y, s) for name, s in (("c", champion), ("m", mine))}
@@ -143,14 +143,3 @@ def test_assign_arm_takes_the_unassigned_rows_under_the_share():
     assert engine_kernels.assign_arm(u, 0.2, 1, arm, acted, mine) == take.sum()
     np.testing.assert_array_equal(arm, want_arm)
     np.testing.assert_array_equal(acted, want_acted)
-
-
-def test_due_mask_is_the_label_queues_arrival_rule():
-    g = np.random.default_rng(8)
-    delays = g.exponential(20.0, 3000)
-    delays[::17], delays[::29] = np.inf, np.nan
-    labelled = g.random(3000) < 0.7
-    out = np.empty(3000, bool)
-    engine_kernels.due_mask(5.0, delays, 2.0, 40, labelled, out)
-    want = labelled & (np.ceil((5.0 + delays) / 2.0 - 1e-9) < 40)
-    np.testing.assert_array_equal(out, want)

@@ -28,7 +28,6 @@ __all__ = [
     "PAGE",
     "arm_correct",
     "assign_arm",
-    "due_mask",
     "queue_pop",
     "queue_push",
     "queue_push_hours",
@@ -47,16 +46,6 @@ def _arrival(t, delay, tick_hours):
     delay that is).
     """
     return np.ceil((t + delay) / tick_hours - 1e-9)
-
-
-@njit(**_JIT)
-def due_mask(t, delays, tick_hours, horizon, labelled, out):
-    """Which rows served at hour `t` will get their label, written to the bool array `out`.
-
-    A row does if `labelled` and it arrives (`_arrival`, the queue's rule) before `horizon`.
-    """
-    for i in range(delays.shape[0]):
-        out[i] = labelled[i] and _arrival(t, delays[i], tick_hours) < horizon
 
 
 @njit(**_JIT)

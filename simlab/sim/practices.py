@@ -481,7 +481,6 @@ class Challengers:
 
     def after_response(self, k, t, y, champion, delays, labelled, proxy) -> None:
         """Record true metrics and harm; queue labels; count proxies per arm."""
-        due = None  # the rows whose labels will arrive (needed for the arms' harm only)
         for i in range(len(self.practices)):
             if self.status[i] != "running":
                 continue
@@ -493,32 +492,17 @@ class Challengers:
                 self.true_sums[k, i] = regression_sums(y, s)
             if not self.splits:
                 continue  # shadows only: no arms, no harm, no per-arm proxies
-            if self.task == "binary":  # one compiled pass over the arms
-                n_b, excess, n_due = _kernels().split_harm(
-                    self._arm, i, y, s, champion, CUTOFF,
-                    float(t), delays, float(self.tick_hours), self.n_ticks, labelled,
-                )  # fmt: skip
-                self._harm[i] += float(excess)
-                self.n_served_b[i] += n_b
-                self.n_flight_b[i] += n_due
-            mine = None if self.task == "binary" else self._arm == i
-            if mine is not None and mine.any():
-                if due is None:  # the label queue's rule
-                    due = np.empty(delays.shape[0], bool)
-                    _kernels().due_mask(
-                        float(t), delays, float(self.tick_hours), self.n_ticks, labelled, due
-                    )
-                self._harm[i] += float(
-                    (
-                        _errors(self.task, y[mine], s[mine])
-                        - _errors(self.task, y[mine], champion[mine])
-                    ).sum()
-                )
-                self.n_served_b[i] += int(mine.sum())
-                self.n_flight_b[i] += int((mine & due).sum())
+            # arms exist only on binary tasks (the Scenario refuses splits elsewhere): one
+            # compiled pass counts this arm's rows, its excess errors and its labels to come
+            n_b, excess, n_due = _kernels().split_harm(
+                self._arm, i, y, s, champion, CUTOFF,
+                float(t), delays, float(self.tick_hours), self.n_ticks, labelled,
+            )  # fmt: skip
+            self._harm[i] += float(excess)
+            self.n_served_b[i] += n_b
+            self.n_flight_b[i] += n_due
             if proxy is not None:
-                mine = self._arm == i if mine is None else mine
-                for arm, rows in ((0, self._arm < 0), (1, mine)):
+                for arm, rows in ((0, self._arm < 0), (1, self._arm == i)):
                     seen = proxy[rows]
                     seen = seen[~np.isnan(seen)]
                     self.n_proxy[i, arm] += seen.shape[0]
@@ -575,7 +559,7 @@ class Challengers:
                             good = 1.0 - _errors(self.task, arrived["y"][mine], sc[mine])
                             self.n_lab[i, arm] += good.shape[0]
                             self.good_lab[i, arm] += float(good.sum())
-                elif self.task == "binary":  # one compiled pass over the arms
+                else:  # arms (binary only): per-arm arrived labels in one compiled pass
                     counts = np.zeros(4, np.int64)
                     _kernels().arm_correct(
                         arrived["arm"], i, arrived["y"], arrived["champion"], s, CUTOFF, counts
@@ -586,14 +570,6 @@ class Challengers:
                     self.good_lab[i, 0] += good_a
                     self.good_lab[i, 1] += good_b
                     self.n_flight_b[i] -= n_b
-                else:
-                    for arm, rows in ((0, arrived["arm"] < 0), (1, arrived["arm"] == i)):
-                        scores = arrived["champion"] if arm == 0 else arrived[f"s{i}"]
-                        good = 1.0 - _errors(self.task, arrived["y"][rows], scores[rows])
-                        self.n_lab[i, arm] += good.shape[0]
-                        self.good_lab[i, arm] += float(good.sum())
-                        if arm == 1:
-                            self.n_flight_b[i] -= good.shape[0]
             if self.status[i] != "running":
                 continue
             if isinstance(p, Shadow):
